@@ -1,0 +1,12 @@
+"""mfbook: the tested code behind the book *Loss landscapes of matrix factorization*.
+
+Modules follow the story of the book:
+
+- :mod:`mfbook.data` -- observed ratings, synthetic data sets, a MovieLens loader;
+- :mod:`mfbook.objective` -- loss, gradient, Hessian and Hessian-vector products;
+- :mod:`mfbook.optim` -- gradient descent, momentum, Nesterov, Adam and a training loop;
+- :mod:`mfbook.metrics` -- error metrics;
+- :mod:`mfbook.book` -- tooling of the book itself (executing notebooks, glue, offline HTML).
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,49 @@
+"""The book's own tooling: glue formatting and the offline plotly renderer."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from mfbook.book import glue
+from mfbook.book.offline import PLOTLY_MIME, PlotlyMimeRenderer, _STATIC, MATHJAX_FILE
+
+
+def test_glue_requires_a_format_for_numbers():
+    with pytest.raises(ValueError, match="format spec"):
+        glue("x", 0.1234567)
+
+
+def test_glue_stores_formatted_text(monkeypatch):
+    stored = {}
+    import myst_nb
+
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: stored.update({name: value}))
+    glue("loss", 0.123456789, ".4f")
+    glue("count", 12345, ",")
+    glue("word", "saddle")
+    assert stored == {"loss": "0.1235", "count": "12,345", "word": "saddle"}
+
+
+def _mime(content, mime=PLOTLY_MIME, cell=3, output=0):
+    return SimpleNamespace(mime_type=mime, content=content, cell_index=cell, output_index=output)
+
+
+def test_plotly_renderer_is_deterministic_and_escapes_script():
+    fig = {"data": [{"type": "scatter", "x": [1, 2], "y": [3, 4], "name": "</script>"}],
+           "layout": {"height": 400}}
+    first = PlotlyMimeRenderer.handle_mime(None, _mime(fig), False)
+    second = PlotlyMimeRenderer.handle_mime(None, _mime(json.dumps(fig)), False)
+    html = first[0].astext()
+    assert html == second[0].astext()
+    assert 'id="mfbook-plotly-3-0"' in html and "height:400px" in html
+    assert html.count("</script>") == 1  # the figure's own text cannot close the tag
+
+
+def test_plotly_renderer_ignores_other_mime_types():
+    assert PlotlyMimeRenderer.handle_mime(None, _mime("x", mime="text/plain"), False) is None
+    assert PlotlyMimeRenderer.handle_mime(None, _mime({}), True) is None
+
+
+def test_mathjax_is_shipped():
+    assert (_STATIC / MATHJAX_FILE).stat().st_size > 1_000_000

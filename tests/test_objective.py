@@ -1,0 +1,219 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from mfbook.data import Ratings, streamrec
+from mfbook.objective import MFObjective
+
+CONVENTIONS = [
+    dict(),
+    dict(mean=True),
+    dict(half=True, reg=0.3),
+    dict(mean=True, half=True, reg=0.1, reg_weighting="count"),
+    dict(reg=0.2, biased=True),
+    dict(reg=0.2, biased=True, reg_bias=0.05, mean=True, reg_weighting="count"),
+    dict(biased=True, mu=0.0, half=True),
+]
+
+
+def problem(seed=0, m=7, n=5, k=3, density=0.6):
+    rng = np.random.default_rng(seed)
+    mask = rng.random((m, n)) < density
+    mask[np.arange(m), rng.integers(0, n, m)] = True  # no empty rows
+    return Ratings.from_dense(rng.normal(size=(m, n)), mask), k
+
+
+def dense_reference_loss(obj: MFObjective, theta: np.ndarray) -> float:
+    """The objective computed from dense matrices, independently of the triplet code."""
+    f = obj.unpack(theta)
+    R = obj.ratings
+    mask = R.mask()
+    pred = f.U @ f.V.T
+    if obj.biased:
+        pred = pred + f.mu + f.row_bias[:, None] + f.col_bias[None, :]
+    sq = np.where(mask, R.to_dense(fill=0.0) - pred, 0.0) ** 2
+    data = sq.sum() / (R.nnz if obj.mean else 1)
+    w_r = R.row_counts() if obj.reg_weighting == "count" else np.ones(R.shape[0])
+    w_c = R.col_counts() if obj.reg_weighting == "count" else np.ones(R.shape[1])
+    pen = obj.reg * (w_r @ (f.U**2).sum(1) + w_c @ (f.V**2).sum(1))
+    if obj.biased:
+        pen += obj.reg_bias * (w_r @ f.row_bias**2 + w_c @ f.col_bias**2)
+    return (0.5 if obj.half else 1.0) * (data + pen)
+
+
+def central_gradient(fun, x, h=1e-6):
+    g = np.empty_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (fun(x + e) - fun(x - e)) / (2 * h)
+    return g
+
+
+@pytest.mark.parametrize("conv", CONVENTIONS)
+def test_loss_matches_dense_reference(conv):
+    R, k = problem()
+    obj = MFObjective(R, k, **conv)
+    theta = obj.random_params(std=0.7, seed=1)
+    if obj.biased:
+        theta[-(R.shape[0] + R.shape[1]):] = np.random.default_rng(2).normal(size=R.shape[0] + R.shape[1])
+    assert obj.loss(theta) == pytest.approx(dense_reference_loss(obj, theta), rel=1e-12)
+
+
+@pytest.mark.parametrize("conv", CONVENTIONS)
+def test_gradient_matches_finite_differences(conv):
+    R, k = problem(seed=3)
+    obj = MFObjective(R, k, **conv)
+    theta = np.random.default_rng(4).normal(size=obj.dim)
+    loss, grad = obj.loss_grad(theta)
+    assert loss == pytest.approx(obj.loss(theta), rel=1e-14)
+    fd = central_gradient(obj.loss, theta)
+    assert np.allclose(grad, fd, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("conv", CONVENTIONS)
+def test_hessian_matches_finite_differences_of_gradient(conv):
+    R, k = problem(seed=5, m=5, n=4, k=2)
+    obj = MFObjective(R, k, **conv)
+    theta = np.random.default_rng(6).normal(size=obj.dim)
+    H = obj.hessian(theta)
+    assert np.allclose(H, H.T, atol=1e-13)
+    h = 1e-6
+    fd = np.column_stack([
+        (obj.grad(theta + h * e) - obj.grad(theta - h * e)) / (2 * h) for e in np.eye(obj.dim)
+    ])
+    assert np.allclose(H, fd, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("conv", CONVENTIONS)
+def test_hvp_matches_hessian_and_finite_differences(conv):
+    R, k = problem(seed=7)
+    obj = MFObjective(R, k, **conv)
+    rng = np.random.default_rng(8)
+    theta = rng.normal(size=obj.dim)
+    for _ in range(3):
+        d = rng.normal(size=obj.dim)
+        hv = obj.hvp(theta, d)
+        assert np.allclose(hv, obj.hessian(theta) @ d, rtol=1e-10, atol=1e-10)
+        h = 1e-6
+        fd = (obj.grad(theta + h * d) - obj.grad(theta - h * d)) / (2 * h)
+        assert np.allclose(hv, fd, rtol=1e-5, atol=1e-6)
+
+
+def test_hessian_is_not_just_gauss_newton():
+    # With large residuals the bilinear term matters: a check that ignored it would fail here.
+    R = Ratings.from_dense(np.array([[3.0, 1.0], [1.0, 3.0]]))
+    obj = MFObjective(R, 1)
+    H0 = obj.hessian(np.zeros(obj.dim))
+    # At the origin J = 0, so the whole Hessian is the residual term -2 e_ij on (u_i, v_j).
+    expected = np.zeros((4, 4))
+    expected[:2, 2:] = -2 * np.array([[3.0, 1.0], [1.0, 3.0]])
+    expected[2:, :2] = expected[:2, 2:].T
+    assert np.array_equal(H0, expected)
+    assert np.allclose(np.linalg.eigvalsh(H0), [-8, -4, 4, 8])
+
+
+def test_batched_loss_equals_loop():
+    R, k = problem(seed=9)
+    obj = MFObjective(R, k, reg=0.1, biased=True)
+    thetas = np.random.default_rng(10).normal(size=(6, obj.dim))
+    batched = obj.loss(thetas)
+    assert batched.shape == (6,)
+    assert np.allclose(batched, [obj.loss(t) for t in thetas], rtol=1e-13)
+
+
+def test_pack_unpack_round_trip_and_layout():
+    R, k = problem()
+    obj = MFObjective(R, k, biased=True)
+    m, n = R.shape
+    rng = np.random.default_rng(0)
+    U, V, b, c = rng.normal(size=(m, k)), rng.normal(size=(n, k)), rng.normal(size=m), rng.normal(size=n)
+    theta = obj.pack(U, V, b, c)
+    assert theta.shape == (obj.dim,) and obj.dim == (m + n) * k + m + n
+    assert np.array_equal(theta[: m * k].reshape(m, k), U)
+    f = obj.unpack(theta)
+    for got, want in zip(f[:4], (U, V, b, c)):
+        assert np.array_equal(got, want)
+    assert f.mu == pytest.approx(R.mean())
+
+
+def test_cost_does_not_grow_with_dense_size():
+    # A 20000 x 20000 problem with 1000 observed entries: anything dense would need 3.2 GB.
+    rng = np.random.default_rng(0)
+    lin = rng.choice(20_000 * 20_000, 1000, replace=False)
+    R = Ratings(lin // 20_000, lin % 20_000, rng.normal(size=1000), (20_000, 20_000))
+    obj = MFObjective(R, 2, reg=0.1, biased=True)
+    theta = obj.random_params(0.1, seed=1)
+    loss, grad = obj.loss_grad(theta)
+    hv = obj.hvp(theta, grad)
+    assert np.isfinite(loss) and grad.shape == hv.shape == (obj.dim,)
+
+
+def test_count_weighting_matches_per_rating_penalty():
+    R, k = problem(seed=11)
+    obj = MFObjective(R, k, reg=0.4, reg_weighting="count")
+    theta = np.random.default_rng(12).normal(size=obj.dim)
+    U, V = obj.unpack(theta)[:2]
+    e = obj.residuals(theta)
+    per_rating = np.sum(e**2 + 0.4 * (np.sum(U[R.rows] ** 2, 1) + np.sum(V[R.cols] ** 2, 1)))
+    assert obj.loss(theta) == pytest.approx(per_rating, rel=1e-12)
+
+
+def test_random_params_layout_matches_a_flat_draw():
+    data = streamrec(n_users=20, n_items=10, seed=0)
+    obj = MFObjective(data.observed, 4)
+    theta = obj.random_params(std=0.01, seed=np.random.default_rng(0))
+    assert np.array_equal(theta, np.random.default_rng(0).normal(0, 0.01, 30 * 4))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(rank=0), "rank"),
+        (dict(rank=1.5), "rank"),
+        (dict(rank=True), "rank"),
+        (dict(rank=2, reg=-1.0), "reg"),
+        (dict(rank=2, reg=np.nan), "reg"),
+        (dict(rank=2, reg_bias=-0.1, biased=True), "reg_bias"),
+        (dict(rank=2, reg_weighting="rows"), "reg_weighting"),
+        (dict(rank=2, mu=3.0), "mu"),
+    ],
+)
+def test_constructor_validation(kwargs, message):
+    R, _ = problem()
+    with pytest.raises(ValueError, match=message):
+        MFObjective(R, **kwargs)
+
+
+def test_ratings_type_is_checked():
+    with pytest.raises(ValueError, match="Ratings"):
+        MFObjective(np.ones((3, 3)), 1)
+
+
+def test_parameter_shape_errors_name_the_argument():
+    R, k = problem()
+    obj = MFObjective(R, k)
+    with pytest.raises(ValueError, match=r"theta must have shape \(36,\)"):
+        obj.loss_grad(np.zeros(35))
+    with pytest.raises(ValueError, match="direction must have shape"):
+        obj.hvp(np.zeros(obj.dim), np.zeros(3))
+    with pytest.raises(ValueError, match="U must have shape"):
+        obj.pack(np.zeros((3, 3)), np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="biases given to a plain model"):
+        obj.pack(np.zeros((7, 3)), np.zeros((5, 3)), row_bias=np.zeros(7))
+    with pytest.raises(ValueError, match="exceeds max_dim"):
+        obj.hessian(np.zeros(obj.dim), max_dim=10)
+    with pytest.raises(ValueError, match="out of range"):
+        obj.predict(np.zeros(obj.dim), [7], [0])
+
+
+def test_gradient_vanishes_at_exact_factorization():
+    rng = np.random.default_rng(0)
+    U, V = rng.normal(size=(6, 2)), rng.normal(size=(4, 2))
+    R = Ratings.from_dense(U @ V.T)
+    for mean, half in itertools.product([False, True], repeat=2):
+        obj = MFObjective(R, 2, mean=mean, half=half)
+        theta = obj.pack(U, V)
+        loss, grad = obj.loss_grad(theta)
+        assert loss < 1e-25 and np.linalg.norm(grad) < 1e-12
