@@ -5,6 +5,8 @@ Modules follow the story of the book:
 - :mod:`mfbook.data` -- observed ratings, synthetic data sets, a MovieLens loader;
 - :mod:`mfbook.objective` -- loss, gradient, Hessian and Hessian-vector products;
 - :mod:`mfbook.optim` -- gradient descent, momentum, Nesterov, Adam and a training loop;
+- :mod:`mfbook.als` -- alternating least squares for any objective convention;
+- :mod:`mfbook.landscape` -- planes, directions, Hessian spectra, critical point classes;
 - :mod:`mfbook.metrics` -- error metrics;
 - :mod:`mfbook.book` -- tooling of the book itself (executing notebooks, glue, offline HTML).
 """
