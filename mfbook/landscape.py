@@ -414,6 +414,8 @@ class CriticalPointSearch:
     labels: np.ndarray
     """For every start, the index of its family in ``points``, or -1 if it failed."""
     n_starts: int
+    failed_points: np.ndarray
+    """End points of the failed starts, shape ``(n_failed, d)``."""
 
     @property
     def n_failed(self) -> int:
@@ -505,18 +507,19 @@ def find_critical_points(
         return fun(x)[1]
 
     roots: list[tuple[int, np.ndarray, float, float, np.ndarray]] = []
+    failed: list[np.ndarray] = []
     labels = np.full(len(starts), -1)
     with np.errstate(over="ignore", invalid="ignore"):
         for s, x0 in enumerate(starts):
             sol = least_squares(grad, x0, jac=hessian, method="lm", xtol=1e-15, ftol=1e-15,
                                 gtol=1e-15, max_nfev=max_nfev)
             x = sol.x
-            if not np.all(np.isfinite(x)):
-                continue
-            value, g = fun(x)
+            value, g = fun(x) if np.all(np.isfinite(x)) else (np.nan, np.full(d, np.nan))
             gnorm = float(np.linalg.norm(g))
             if np.isfinite(value) and gnorm <= gtol:
                 roots.append((s, x, float(value), gnorm, np.asarray(inv(x), dtype=np.float64)))
+            else:
+                failed.append(x)
 
     # Greedy grouping: a root joins the first family whose loss and invariant both match.
     families: list[list[int]] = []
@@ -553,7 +556,8 @@ def find_critical_points(
         for r in fam:
             labels[roots[r][0]] = relabel[i]
     return CriticalPointSearch(points=[points[i] for i in order], labels=labels,
-                               n_starts=len(starts))
+                               n_starts=len(starts),
+                               failed_points=np.array(failed).reshape(len(failed), d))
 
 
 def product_invariant(objective: MFObjective) -> Callable[[np.ndarray], np.ndarray]:

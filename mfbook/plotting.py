@@ -109,6 +109,13 @@ def contour_landscape(
     if colorbar:
         cb = ax.figure.colorbar(filled, ax=ax, shrink=0.85)
         cb.set_label(label)
+        if log:
+            lo, hi = float(np.min(filled.levels)), float(np.max(filled.levels))
+            ticks = 10.0 ** np.arange(np.ceil(np.log10(lo)), np.floor(np.log10(hi)) + 1)
+            if ticks.size < 3:
+                ticks = np.geomspace(lo, hi, 5)
+            cb.set_ticks(ticks, labels=[f"{t:.3g}" for t in ticks])
+            cb.minorticks_off()
     return filled
 
 
@@ -203,16 +210,17 @@ def surface_figure(
     kinds, labels : sequence of str, optional
         Kind (marker) and legend name of each point.
     zmax : float, optional
-        Clip the surface at this height (steep walls otherwise flatten the interesting part).
+        Leave out the part of the surface above this height (a hole rather than a flat
+        plateau; steep walls otherwise flatten the interesting part).
     """
     import plotly.graph_objects as go
 
     x, y, Z = _check_grid(x, y, Z)
     if zmax is not None:
-        Z = np.minimum(Z, zmax)
+        Z = np.where(Z <= zmax, Z, np.nan)
     fig = go.Figure()
     fig.add_surface(x=x.round(decimals), y=y.round(decimals), z=Z.round(decimals),
-                    colorscale=colorscale, colorbar=dict(title=axis_titles[2]), opacity=0.95)
+                    colorscale=colorscale, colorbar=dict(title=axis_titles[2]), opacity=0.9)
     if points is not None:
         points = np.asarray(points, dtype=np.float64)
         if points.ndim != 2 or points.shape[1] != 3:

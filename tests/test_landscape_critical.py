@@ -93,6 +93,7 @@ def test_function_without_roots_reports_failures():
                    lambda p: [1 + p[0] ** 2, p[1]], lambda p: [[2 * p[0], 0], [0, 1]])
     res = find_critical_points(fun, fun.hessian, grid_starts(-1, 1, 3))
     assert res.points == [] and res.n_failed == 9 and np.all(res.labels == -1)
+    assert res.failed_points.shape == (9, 2)
 
 
 def test_scale_symmetry_needs_invariant_grouping():

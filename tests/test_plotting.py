@@ -36,6 +36,14 @@ def test_contour_landscape_linear_and_log(grid):
     cs_log = contour_landscape(ax, x, y, Z, levels=8, log=True, colorbar=False)
     assert np.allclose(np.diff(np.log(cs_log.levels)), np.log(Z.max() / Z.min()) / 7)
     assert cs.levels[0] <= Z.min() and cs.levels[-1] >= Z.max()
+    fig2, ax2 = plt.subplots()
+    contour_landscape(ax2, x, y, Z * 50, levels=8, log=True)          # spans 50..450: decade 100
+    labels = [t.get_text() for t in fig2.axes[1].get_yticklabels()]
+    assert len(labels) == 5 and all(labels)                           # readable tick labels
+    Zwide = 0.5 * Z ** 4
+    contour_landscape(ax2, x, y, Zwide, levels=8, log=True)
+    assert [t.get_text() for t in fig2.axes[2].get_yticklabels()] == ["1", "10", "100"]
+    plt.close(fig2)
     plt.close(fig)
 
 
@@ -78,8 +86,10 @@ def test_surface_figure_rounds_and_marks(grid):
     fig = surface_figure(x, y, Z, points=np.array([[0.0, 0.0, 1.0]]), kinds=["minimum"],
                          labels=["min"], zmax=3.0, title="t", axis_titles=("a", "b", "L"))
     surf, pt = fig.data
-    z = np.array(surf.z)
-    assert z.max() == 3.0 and np.array_equal(z, np.round(z, 6))
+    z = np.array(surf.z, dtype=float)
+    assert np.array_equal(np.isnan(z), Z > 3.0)                  # above zmax: left out
+    kept = z[~np.isnan(z)]
+    assert kept.max() <= 3.0 and np.array_equal(kept, np.round(kept, 6))
     assert pt.name == "min" and fig.layout.scene.xaxis.title.text == "a"
     with pytest.raises(ValueError, match=r"points must have shape \(P, 3\)"):
         surface_figure(x, y, Z, points=np.zeros((1, 2)))
