@@ -210,17 +210,18 @@ def surface_figure(
     kinds, labels : sequence of str, optional
         Kind (marker) and legend name of each point.
     zmax : float, optional
-        Leave out the part of the surface above this height (a hole rather than a flat
-        plateau; steep walls otherwise flatten the interesting part).
+        Show the surface only up to this height: the z axis ends there and plotly clips the
+        rest (steep walls otherwise flatten the interesting part).  The data are kept.
     """
     import plotly.graph_objects as go
 
     x, y, Z = _check_grid(x, y, Z)
-    if zmax is not None:
-        Z = np.where(Z <= zmax, Z, np.nan)
     fig = go.Figure()
+    color_range = {} if zmax is None else dict(cmin=round(float(Z.min()), decimals),
+                                                cmax=float(zmax))
     fig.add_surface(x=x.round(decimals), y=y.round(decimals), z=Z.round(decimals),
-                    colorscale=colorscale, colorbar=dict(title=axis_titles[2]), opacity=0.9)
+                    colorscale=colorscale, colorbar=dict(title=axis_titles[2]), opacity=0.9,
+                    **color_range)
     if points is not None:
         points = np.asarray(points, dtype=np.float64)
         if points.ndim != 2 or points.shape[1] != 3:
@@ -233,12 +234,17 @@ def surface_figure(
             if kind not in _PLOTLY_SYMBOLS:
                 raise ValueError(f"unknown kind {kind!r}; expected one of {sorted(_PLOTLY_SYMBOLS)}")
             fig.add_scatter3d(x=[px], y=[py], z=[pz], mode="markers", name=name,
-                              marker=dict(size=6, symbol=_PLOTLY_SYMBOLS[kind],
+                              marker=dict(size=8, symbol=_PLOTLY_SYMBOLS[kind],
                                           color=_PLOTLY_COLORS[kind],
                                           line=dict(color="black", width=2)))
+    zaxis = dict(title=axis_titles[2])
+    if zmax is not None:
+        if not zmax > Z.min():
+            raise ValueError(f"zmax must exceed min(Z) = {Z.min():.6g}, got {zmax!r}")
+        zaxis["range"] = [round(min(0.0, float(Z.min())), decimals), float(zmax)]
     fig.update_layout(title=title, height=height,
                       scene=dict(xaxis_title=axis_titles[0], yaxis_title=axis_titles[1],
-                                 zaxis_title=axis_titles[2]),
+                                 zaxis=zaxis),
                       scene_camera=dict(eye=dict(x=1.5, y=-1.5, z=1.0)),
                       legend=dict(x=0.0, y=1.0), margin=dict(l=0, r=0, t=40, b=0))
     return fig

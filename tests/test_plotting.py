@@ -87,10 +87,13 @@ def test_surface_figure_rounds_and_marks(grid):
                          labels=["min"], zmax=3.0, title="t", axis_titles=("a", "b", "L"))
     surf, pt = fig.data
     z = np.array(surf.z, dtype=float)
-    assert np.array_equal(np.isnan(z), Z > 3.0)                  # above zmax: left out
-    kept = z[~np.isnan(z)]
-    assert kept.max() <= 3.0 and np.array_equal(kept, np.round(kept, 6))
+    assert np.array_equal(z, np.round(Z, 6))                     # data kept, rounded
+    assert list(fig.layout.scene.zaxis.range) == [0.0, 3.0]      # clipped by the axis
+    assert surf.cmax == 3.0 and surf.cmin == round(Z.min(), 6)
     assert pt.name == "min" and fig.layout.scene.xaxis.title.text == "a"
+    assert fig.layout.scene.zaxis.title.text == "L"
+    with pytest.raises(ValueError, match="zmax must exceed"):
+        surface_figure(x, y, Z, zmax=0.5)
     with pytest.raises(ValueError, match=r"points must have shape \(P, 3\)"):
         surface_figure(x, y, Z, points=np.zeros((1, 2)))
     with pytest.raises(ValueError, match="unknown kind"):
