@@ -140,6 +140,7 @@ class MFObjective:
         order = np.lexsort((ratings.cols, ratings.rows))
         self._csr_order = order
         self._csr_indices = ratings.cols[order].astype(np.int32)
+        self._work: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._csr_indptr = np.concatenate(
             [[0], np.cumsum(ratings.row_counts())]
         ).astype(np.int32)
@@ -213,14 +214,39 @@ class MFObjective:
             raise ValueError(f"rows and cols must have the same shape, got {rows.shape} and {cols.shape}")
         if rows.size and (rows.min() < 0 or rows.max() >= m or cols.min() < 0 or cols.max() >= n):
             raise ValueError(f"rows/cols out of range for shape {self.shape}")
-        pred = np.einsum("...nk,...nk->...n", f.U[..., rows, :], f.V[..., cols, :])
+        # np.take is several times faster than fancy indexing for this row gather.
+        pred = np.einsum("...nk,...nk->...n", np.take(f.U, rows, axis=-2),
+                         np.take(f.V, cols, axis=-2))
         if self.biased:
-            pred = pred + f.mu + f.row_bias[..., rows] + f.col_bias[..., cols]
+            pred = (pred + f.mu + np.take(f.row_bias, rows, axis=-1)
+                    + np.take(f.col_bias, cols, axis=-1))
         return pred
 
     def residuals(self, theta: np.ndarray) -> np.ndarray:
         """:math:`e_{ij} = r_{ij} - \\hat r_{ij}` on :math:`\\Omega`, in the order of ``ratings``."""
-        return self.ratings.values - self.predict(theta, self.ratings.rows, self.ratings.cols)
+        theta = self._check_theta(theta, allow_batch=True)
+        if theta.ndim == 2:
+            return self.ratings.values - self.predict(theta, self.ratings.rows, self.ratings.cols)
+        f = self.unpack(theta)
+        pred = self._gathered_dot(f.U, f.V, "uv")
+        if self.biased:
+            pred = (pred + f.mu + np.take(f.row_bias, self.ratings.rows)
+                    + np.take(f.col_bias, self.ratings.cols))
+        return self.ratings.values - pred
+
+    def _gathered_dot(self, A: np.ndarray, B: np.ndarray, slot: str) -> np.ndarray:
+        """:math:`(a_i^\\top b_j)` over Omega for row factors A and column factors B.
+
+        The two ``(|Omega|, k)`` gathers go into buffers kept by the objective: allocating
+        them afresh on every call costs more in page faults than the gather itself.
+        """
+        shape = (self.ratings.nnz, self.rank)
+        bufs = self._work.get(slot)
+        if bufs is None:
+            bufs = self._work[slot] = (np.empty(shape), np.empty(shape))
+        np.take(A, self.ratings.rows, axis=0, out=bufs[0])
+        np.take(B, self.ratings.cols, axis=0, out=bufs[1])
+        return np.einsum("nk,nk->n", bufs[0], bufs[1])
 
     def _penalty(self, f: Factors) -> np.ndarray:
         pen = self.reg * (
@@ -307,11 +333,9 @@ class MFObjective:
         d = self.unpack(direction)
         rows, cols = self.ratings.rows, self.ratings.cols
         e = self.residuals(theta)
-        dr = np.einsum("nk,nk->n", d.U[rows], f.V[cols]) + np.einsum(
-            "nk,nk->n", f.U[rows], d.V[cols]
-        )
+        dr = self._gathered_dot(d.U, f.V, "uv") + self._gathered_dot(f.U, d.V, "uv")
         if self.biased:
-            dr = dr + d.row_bias[rows] + d.col_bias[cols]
+            dr = dr + np.take(d.row_bias, rows) + np.take(d.col_bias, cols)
         Dr = self._error_matrix(dr)
         E = self._error_matrix(e)
         c2 = 2.0 * self._h
