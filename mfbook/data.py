@@ -161,7 +161,9 @@ class Ratings:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_dense(cls, matrix: np.ndarray, mask: np.ndarray | None = None) -> "Ratings":
-        """Collect the observed entries of a dense matrix.
+        """Collect the observed entries of a dense matrix, in row-major (C) order.
+
+        The order is that of ``np.nonzero(mask)``.
 
         Parameters
         ----------
@@ -169,8 +171,6 @@ class Ratings:
             The matrix.  Without ``mask``, NaN marks an unobserved entry.
         mask : bool array, shape (m, n), optional
             True where an entry is observed.  Observed entries must then be finite.
-
-        The triplets come out in row-major (C) order, the order of ``np.nonzero``.
         """
         matrix = np.asarray(matrix, dtype=np.float64)
         if matrix.ndim != 2:
