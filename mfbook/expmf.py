@@ -37,31 +37,14 @@ The parameters are one flat vector ``theta = [P.ravel(), S.ravel()]``.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator
-
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import ThreadpoolController
 
+from . import _blas
+from ._blas import one_blas_thread as _one_blas_thread
 from .data import Ratings, SeedLike, as_generator
 
 __all__ = ["ExpMF"]
-
-# Matrices with at most this many entries are handled densely: one small matrix product
-# and a gather beat gathering k-vectors entry by entry (by 10-50x here).
-_DENSE_LIMIT = 1 << 22
-_CONTROLLER: ThreadpoolController | None = None
-
-
-@contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """Pin BLAS to one thread: the tiny products here run 10-80x slower on 2 busy threads."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    with _CONTROLLER.limit(limits=1, user_api="blas"):
-        yield
 
 
 class ExpMF:
@@ -163,7 +146,7 @@ class ExpMF:
     def _predict(self, A: np.ndarray, B: np.ndarray, rows: np.ndarray,
                  cols: np.ndarray) -> np.ndarray:
         m, n = self.shape
-        if m * n <= _DENSE_LIMIT:
+        if m * n <= _blas.DENSE_LIMIT:
             with _one_blas_thread():
                 full = A @ B.T
             return full.ravel()[rows * n + cols]
@@ -237,7 +220,7 @@ class ExpMF:
         R = self.ratings
         rows, cols, vals = R.rows[index], R.cols[index], R.values[index]
         c = -2.0 / len(index)
-        if m * n <= _DENSE_LIMIT:
+        if m * n <= _blas.DENSE_LIMIT:
             # Residuals of the batch scattered into a dense m x n matrix (zero elsewhere),
             # then two small products: grad_P = c A o (E_b B), grad_S = c B o (E_b^T A).
             lin = rows * n + cols

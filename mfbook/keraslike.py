@@ -214,10 +214,12 @@ class ReduceLROnPlateau(Callback):
             if self.wait >= self.patience:
                 old_lr = float(state.optimizer.lr)
                 if old_lr > np.float32(self.min_lr):
-                    state.optimizer.lr = max(old_lr * self.factor, self.min_lr)
+                    new_lr = max(old_lr * self.factor, self.min_lr)
+                    state.optimizer.lr = new_lr
                     self.cooldown_counter = self.cooldown
                     self.wait = 0
-                    self.reductions.append(epoch)
+                    if new_lr != old_lr:
+                        self.reductions.append(epoch)
 
 
 class BatchModel(Protocol):

@@ -51,6 +51,8 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
+from . import _blas
+from ._blas import one_blas_thread
 from .data import Ratings, SeedLike, as_generator
 
 __all__ = [
@@ -94,19 +96,47 @@ class NMFResult:
         self.n_iter = len(self.losses) - 1
 
 
-class _Pattern:
-    """Sparse pattern of Omega, built once; each call swaps in new values."""
+class _Omega:
+    """The observed entries as matrices with zeros elsewhere: dense when small, else CSR.
+
+    Both forms give the same products (``X @ H``, ``Mask @ H``, ...); the dense one is much
+    faster for matrices of a few hundred thousand entries.
+    """
 
     def __init__(self, ratings: Ratings) -> None:
-        self.rows, self.cols = ratings.rows, ratings.cols
-        self.shape = ratings.shape
-        order = np.lexsort((ratings.cols, ratings.rows))
-        self.order = order
-        self.indices = ratings.cols[order].astype(np.int32)
-        self.indptr = np.concatenate([[0], np.cumsum(ratings.row_counts())]).astype(np.int32)
+        self.rows, self.cols, self.r = ratings.rows, ratings.cols, ratings.values
+        m, n = self.shape = ratings.shape
+        self.dense = m * n <= _blas.DENSE_LIMIT
+        if self.dense:
+            self.X = ratings.to_dense(fill=0.0)
+            self.Mask = ratings.mask().astype(np.float64)
+            self.XT, self.MaskT = self.X.T.copy(), self.Mask.T.copy()
+            self._omega = self.Mask.astype(bool)
+        else:
+            order = np.lexsort((ratings.cols, ratings.rows))
+            self._order = order
+            self._indices = ratings.cols[order].astype(np.int32)
+            self._indptr = np.concatenate([[0], np.cumsum(ratings.row_counts())]).astype(np.int32)
+            self.X = self._csr(self.r)
+            self.Mask = self._csr(np.ones_like(self.r))
+            self.XT, self.MaskT = self.X.T.tocsr(), self.Mask.T.tocsr()
 
-    def matrix(self, values: np.ndarray) -> sp.csr_matrix:
-        return sp.csr_matrix((values[self.order], self.indices, self.indptr), shape=self.shape)
+    def _csr(self, values: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix((values[self._order], self._indices, self._indptr), shape=self.shape)
+
+    def fitted(self, W: np.ndarray, H: np.ndarray):
+        """:math:`M \\circ WH^\\top`."""
+        if self.dense:
+            return self.Mask * (W @ H.T)
+        return self._csr(_predict(W, H, self.rows, self.cols))
+
+    def ratio(self, W: np.ndarray, H: np.ndarray):
+        """:math:`M \\circ R / WH^\\top` (the KL update's numerator matrix)."""
+        if self.dense:
+            out = np.zeros(self.shape)
+            np.divide(self.X, W @ H.T, out=out, where=self._omega)
+            return out
+        return self._csr(self.r / _predict(W, H, self.rows, self.cols))
 
 
 def _check_ratings(ratings: Ratings, rank: int, *, positive: bool) -> None:
@@ -151,22 +181,33 @@ def nmf_init(ratings: Ratings, rank: int, seed: SeedLike = None) -> tuple[np.nda
 
 
 def _predict(W: np.ndarray, H: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    m, n = W.shape[0], H.shape[0]
+    if m * n <= _blas.DENSE_LIMIT:
+        with one_blas_thread():
+            full = W @ H.T
+        return full.ravel()[rows * n + cols]
     return (W[rows] * H[cols]).sum(axis=1)
+
+
+def _frobenius(r: np.ndarray, p: np.ndarray) -> float:
+    e = r - p
+    return float(e @ e)
+
+
+def _kl(r: np.ndarray, p: np.ndarray) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_term = np.where(r > 0, r * np.log(r / p), 0.0)
+    return float(np.sum(log_term - r + p))
 
 
 def masked_frobenius(ratings: Ratings, W: np.ndarray, H: np.ndarray) -> float:
     """:math:`F(W,H) = \\sum_{\\Omega} (r_{ij} - (WH^\\top)_{ij})^2`."""
-    e = ratings.values - _predict(W, H, ratings.rows, ratings.cols)
-    return float(e @ e)
+    return _frobenius(ratings.values, _predict(W, H, ratings.rows, ratings.cols))
 
 
 def masked_kl(ratings: Ratings, W: np.ndarray, H: np.ndarray) -> float:
     """:math:`D(W,H) = \\sum_{\\Omega} r\\log(r/\\hat r) - r + \\hat r`, with :math:`0 \\log 0 = 0`."""
-    p = _predict(W, H, ratings.rows, ratings.cols)
-    r = ratings.values
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_term = np.where(r > 0, r * np.log(r / p), 0.0)
-    return float(np.sum(log_term - r + p))
+    return _kl(ratings.values, _predict(W, H, ratings.rows, ratings.cols))
 
 
 def _run(ratings, rank, W0, H0, seed, n_iter, val, floor, method, update, objective) -> NMFResult:
@@ -189,9 +230,13 @@ def _run(ratings, rank, W0, H0, seed, n_iter, val, floor, method, update, object
     elapsed = 0.0
 
     def record() -> None:
-        losses.append(objective(ratings, W, H))
-        tr.append(masked_frobenius(ratings, W, H) / ratings.nnz)
-        va.append(masked_frobenius(val, W, H) / val.nnz if val is not None else np.nan)
+        p = _predict(W, H, ratings.rows, ratings.cols)
+        losses.append(objective(ratings.values, p))
+        tr.append(float(np.mean((ratings.values - p) ** 2)))
+        if val is not None:
+            va.append(float(np.mean((val.values - _predict(W, H, val.rows, val.cols)) ** 2)))
+        else:
+            va.append(np.nan)
         times.append(elapsed)
 
     record()
@@ -240,35 +285,27 @@ def nmf_mu(
     _check_ratings(ratings, rank, positive=True)
     if loss not in ("frobenius", "kl"):
         raise ValueError(f"loss must be 'frobenius' or 'kl', got {loss!r}")
-    pat = _Pattern(ratings)
-    rows, cols, r = ratings.rows, ratings.cols, ratings.values
-    X = pat.matrix(r)
-    Mask = pat.matrix(np.ones_like(r))
-
+    om = _Omega(ratings)
     if loss == "frobenius":
-        XT = X.T.tocsr()
 
         def update(W: np.ndarray, H: np.ndarray) -> None:
-            Pm = pat.matrix(_predict(W, H, rows, cols))
-            W *= (X @ H) / (Pm @ H)
-            np.maximum(W, floor, out=W)
-            Pm = pat.matrix(_predict(W, H, rows, cols))
-            H *= (XT @ W) / (Pm.T @ W)
-            np.maximum(H, floor, out=H)
+            with one_blas_thread():
+                W *= (om.X @ H) / (om.fitted(W, H) @ H)
+                np.maximum(W, floor, out=W)
+                H *= (om.XT @ W) / (om.fitted(W, H).T @ W)
+                np.maximum(H, floor, out=H)
 
-        objective = masked_frobenius
+        objective = _frobenius
     else:
-        MaskT = Mask.T.tocsr()
 
         def update(W: np.ndarray, H: np.ndarray) -> None:
-            Q = pat.matrix(r / _predict(W, H, rows, cols))
-            W *= (Q @ H) / (Mask @ H)
-            np.maximum(W, floor, out=W)
-            Q = pat.matrix(r / _predict(W, H, rows, cols))
-            H *= (Q.T @ W) / (MaskT @ W)
-            np.maximum(H, floor, out=H)
+            with one_blas_thread():
+                W *= (om.ratio(W, H) @ H) / (om.Mask @ H)
+                np.maximum(W, floor, out=W)
+                H *= (om.ratio(W, H).T @ W) / (om.MaskT @ W)
+                np.maximum(H, floor, out=H)
 
-        objective = masked_kl
+        objective = _kl
     return _run(ratings, rank, W0, H0, seed, n_iter, val, floor, f"MU-{loss}", update, objective)
 
 
@@ -304,8 +341,9 @@ def nmf_hals(
         raise ValueError(f"floor must be > 0 for HALS, got {floor!r}")
     rows, cols, r = ratings.rows, ratings.cols, ratings.values
     m, n = ratings.shape
+    om = _Omega(ratings)
 
-    def update(W: np.ndarray, H: np.ndarray) -> None:
+    def update_sparse(W: np.ndarray, H: np.ndarray) -> None:
         e = r - _predict(W, H, rows, cols)
         for a in range(rank):
             h = H[cols, a]
@@ -318,4 +356,18 @@ def nmf_hals(
             H[:, a] = np.maximum(floor, np.bincount(cols, t * w, n) / np.bincount(cols, w * w, n))
             e = t - w * H[cols, a]
 
-    return _run(ratings, rank, W0, H0, seed, n_iter, val, floor, "HALS", update, masked_frobenius)
+    def update_dense(W: np.ndarray, H: np.ndarray) -> None:
+        M = om.Mask
+        with one_blas_thread():
+            E = om.X - om.fitted(W, H)              # residuals on Omega, 0 elsewhere
+            for a in range(rank):
+                T = E + M * np.outer(W[:, a], H[:, a])
+                W[:, a] = np.maximum(floor, (T @ H[:, a]) / (M @ H[:, a] ** 2))
+                E = T - M * np.outer(W[:, a], H[:, a])
+            for a in range(rank):
+                T = E + M * np.outer(W[:, a], H[:, a])
+                H[:, a] = np.maximum(floor, (T.T @ W[:, a]) / (om.MaskT @ W[:, a] ** 2))
+                E = T - M * np.outer(W[:, a], H[:, a])
+
+    update = update_dense if om.dense else update_sparse
+    return _run(ratings, rank, W0, H0, seed, n_iter, val, floor, "HALS", update, _frobenius)
