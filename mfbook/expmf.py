@@ -37,14 +37,18 @@ The parameters are one flat vector ``theta = [P.ravel(), S.ravel()]``.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import minimize as _scipy_minimize
 
 from . import _blas
 from ._blas import one_blas_thread as _one_blas_thread
 from .data import Ratings, SeedLike, as_generator
 
-__all__ = ["ExpMF"]
+__all__ = ["ExpMF", "LBFGSRecord", "fit_lbfgs"]
 
 
 class ExpMF:
@@ -90,6 +94,7 @@ class ExpMF:
         self.dim = (m + n) * self.rank
         order = np.lexsort((ratings.cols, ratings.rows))
         self._csr_order = order
+        self._lin = ratings.rows * n + ratings.cols
         self._csr_indices = ratings.cols[order].astype(np.int32)
         self._csr_indptr = np.concatenate([[0], np.cumsum(ratings.row_counts())]).astype(np.int32)
 
@@ -169,7 +174,11 @@ class ExpMF:
         """:math:`L(\\theta)` on the whole training set."""
         return self.mse(theta) + self.penalty(theta)
 
-    def _error_matrix(self, e: np.ndarray) -> sp.csr_matrix:
+    def _error_matrix(self, e: np.ndarray) -> sp.csr_matrix | np.ndarray:
+        """The m x n matrix holding ``e`` on Omega and 0 elsewhere (dense if small)."""
+        m, n = self.shape
+        if m * n <= _blas.DENSE_LIMIT:
+            return np.bincount(self._lin, e, m * n).reshape(m, n)
         return sp.csr_matrix((e[self._csr_order], self._csr_indices, self._csr_indptr),
                              shape=self.shape)
 
@@ -181,8 +190,10 @@ class ExpMF:
         e = R.values - self._predict(A, B, R.rows, R.cols)
         N = R.nnz
         E = self._error_matrix(e)
-        gP = (-2.0 / N) * A * (E @ B) + 2.0 * self.reg * P
-        gS = (-2.0 / N) * B * (E.T @ A) + 2.0 * self.reg * S
+        with _one_blas_thread():
+            EB, ETA = E @ B, E.T @ A
+        gP = (-2.0 / N) * A * EB + 2.0 * self.reg * P
+        gS = (-2.0 / N) * B * ETA + 2.0 * self.reg * S
         loss = float(e @ e) / N + self.reg * float(theta @ theta)
         return loss, np.concatenate([gP.ravel(), gS.ravel()])
 
@@ -261,14 +272,43 @@ class ExpMF:
         A, B = np.exp(P), np.exp(S)
         R = self.ratings
         N = R.nnz
-        terms = A[R.rows] * B[R.cols]
-        e = R.values - terms.sum(axis=1)
-        dr = (terms * (dP[R.rows] + dS[R.cols])).sum(axis=1)
+        e = R.values - self._predict(A, B, R.rows, R.cols)
+        # delta r_ij = sum_a A_ia B_ja (dP_ia + dS_ja) = ((A o dP) B^T + A (B o dS)^T)_ij
+        dr = self._predict(A * dP, B, R.rows, R.cols) + self._predict(A, B * dS, R.rows, R.cols)
         E, Dr = self._error_matrix(e), self._error_matrix(dr)
         dA, dB = A * dP, B * dS
-        hP = (-2.0 / N) * (dP * A * (E @ B) - A * (Dr @ B) + A * (E @ dB)) + 2.0 * self.reg * dP
-        hS = (-2.0 / N) * (dS * B * (E.T @ A) - B * (Dr.T @ A) + B * (E.T @ dA)) + 2.0 * self.reg * dS
+        with _one_blas_thread():
+            EB, DrB, EdB = E @ B, Dr @ B, E @ dB
+            ETA, DrTA, ETdA = E.T @ A, Dr.T @ A, E.T @ dA
+        hP = (-2.0 / N) * (dP * A * EB - A * DrB + A * EdB) + 2.0 * self.reg * dP
+        hS = (-2.0 / N) * (dS * B * ETA - B * DrTA + B * ETdA) + 2.0 * self.reg * dS
         return np.concatenate([hP.ravel(), hS.ravel()])
+
+    # ------------------------------------------------------------------ symmetry
+    def symmetric_part(self, v: np.ndarray) -> np.ndarray:
+        """Orthogonal projection onto the subspace where all :math:`k` components are equal.
+
+        In that subspace :math:`P_{ia} = p_i` and :math:`S_{ja} = s_j` for every :math:`a`,
+        so the model is :math:`k\\,e^{p_i + s_j}`: rank one.  The projection replaces each
+        row of ``P`` and ``S`` by its mean over the components; ``v - symmetric_part(v)``
+        is the symmetry-breaking part.  The subspace is invariant under gradient descent
+        and Adam (identical components receive identical gradients).
+        """
+        P, S = self.unpack(v)
+        return self.pack(np.repeat(P.mean(axis=1, keepdims=True), self.rank, axis=1),
+                         np.repeat(S.mean(axis=1, keepdims=True), self.rank, axis=1))
+
+    def singular_values(self, theta: np.ndarray) -> np.ndarray:
+        """Singular values of the model matrix :math:`e^P (e^S)^\\top` (k of them, descending).
+
+        Computed from two thin QR factorizations, :math:`e^P = Q_A R_A`,
+        :math:`e^S = Q_B R_B`: the singular values of :math:`R_A R_B^\\top` (k x k).
+        """
+        P, S = self.unpack(theta)
+        with _one_blas_thread():
+            ra = np.linalg.qr(np.exp(P), mode="r")
+            rb = np.linalg.qr(np.exp(S), mode="r")
+            return np.linalg.svd(ra @ rb.T, compute_uv=False)
 
     # ------------------------------------------------------------------ validation
     def _check_theta(self, theta: np.ndarray) -> np.ndarray:
@@ -293,3 +333,60 @@ class ExpMF:
     def __repr__(self) -> str:
         return (f"ExpMF(shape={self.shape}, nnz={self.ratings.nnz}, rank={self.rank}, "
                 f"reg={self.reg:g})")
+
+
+@dataclass
+class LBFGSRecord:
+    """The record of :func:`fit_lbfgs`: one entry per iteration (index 0 is the start).
+
+    Attributes
+    ----------
+    theta : ndarray
+        Final parameters.
+    loss, train_mse, val_mse, times : ndarray
+        Objective, training MSE, validation MSE (NaN without ``val``) and cumulative
+        seconds spent inside the optimizer (evaluations for the record excluded).
+    n_iter : int
+    message : str
+        SciPy's termination message.
+    """
+
+    theta: np.ndarray
+    loss: np.ndarray
+    train_mse: np.ndarray
+    val_mse: np.ndarray
+    times: np.ndarray
+    n_iter: int
+    message: str
+
+
+def fit_lbfgs(model: ExpMF, theta0: np.ndarray, *, maxiter: int = 1000,
+              val: Ratings | None = None, memory: int = 10) -> LBFGSRecord:
+    """Full-batch L-BFGS (SciPy's L-BFGS-B without bounds) on :meth:`ExpMF.loss_grad`.
+
+    The tolerances are switched off (``ftol = gtol = 0``) so that the run lasts
+    ``maxiter`` iterations unless the line search fails; the mean-squared objective has
+    gradients far below SciPy's default ``gtol`` long before the fit is accurate.
+    """
+    theta0 = model._check_theta(theta0)
+    if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 1:
+        raise ValueError(f"maxiter must be a positive integer, got {maxiter!r}")
+    rec: dict[str, list[float]] = {"loss": [], "train": [], "val": [], "t": []}
+    clock = {"start": time.perf_counter(), "pause": 0.0}
+
+    def record(x: np.ndarray) -> None:
+        t0 = time.perf_counter()
+        rec["t"].append(t0 - clock["start"] - clock["pause"])
+        mse = model.mse(x)
+        rec["train"].append(mse)
+        rec["loss"].append(mse + model.penalty(x))
+        rec["val"].append(model.mse(x, val) if val is not None else np.nan)
+        clock["pause"] += time.perf_counter() - t0
+
+    record(theta0)
+    res = _scipy_minimize(model.loss_grad, theta0, jac=True, method="L-BFGS-B", callback=record,
+                          options={"maxiter": int(maxiter), "maxfun": 2 * int(maxiter),
+                                   "ftol": 0.0, "gtol": 0.0, "maxcor": int(memory)})
+    return LBFGSRecord(theta=res.x, loss=np.array(rec["loss"]), train_mse=np.array(rec["train"]),
+                       val_mse=np.array(rec["val"]), times=np.array(rec["t"]),
+                       n_iter=int(res.nit), message=str(res.message))

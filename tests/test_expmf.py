@@ -126,3 +126,30 @@ def test_bad_input_messages():
         f.batch_loss_grad(theta, np.array([], dtype=int))
     with pytest.raises(ValueError, match="P must have shape"):
         f.pack(np.zeros((2, 2)), np.zeros((5, 3)))
+
+
+def test_symmetric_subspace_is_invariant_and_rank_one():
+    f, theta, _ = small_problem(reg=1e-3)
+    sym = f.symmetric_part(theta)
+    np.testing.assert_allclose(f.symmetric_part(sym), sym)          # a projection
+    assert abs((theta - sym) @ sym) < 1e-10                         # orthogonal
+    g = f.loss_grad(sym)[1]
+    np.testing.assert_allclose(f.symmetric_part(g), g, atol=1e-14)  # gradient stays inside
+    s = f.singular_values(sym)
+    assert s[1] < 1e-12 * s[0]                                      # the model is rank one
+    P, S = f.unpack(theta)
+    np.testing.assert_allclose(f.singular_values(theta),
+                               np.linalg.svd(np.exp(P) @ np.exp(S).T, compute_uv=False)[:3])
+
+
+def test_fit_lbfgs_decreases_and_records():
+    from mfbook.expmf import fit_lbfgs
+    d = sales_matrix(n_products=40, n_stores=15, rank=3, seed=1)
+    f = ExpMF(d.observed, 3, reg=0.0)
+    rec = fit_lbfgs(f, f.keras_uniform_init(seed=0) + 0.3 * np.random.default_rng(0).normal(size=f.dim),
+                    maxiter=300, val=d.hidden())
+    assert rec.loss.shape == rec.val_mse.shape == rec.times.shape == (rec.n_iter + 1,)
+    assert rec.loss[-1] < 1e-3 * rec.loss[0]
+    assert np.all(np.diff(rec.loss) <= 1e-12 * rec.loss[:-1])
+    with pytest.raises(ValueError, match="maxiter"):
+        fit_lbfgs(f, rec.theta, maxiter=0)
