@@ -87,7 +87,29 @@ def _direction(monitor: str, mode: str) -> str:
     return "max" if "acc" in monitor else "min"
 
 
-class EarlyStopping(Callback):
+class _MonitorCallback(Callback):
+    """Shared by both callbacks (Keras' ``MonitorCallback``): read and compare the monitor."""
+
+    monitor: str
+    mode: str
+    min_delta: float
+    best: float
+
+    def _current(self, logs: dict[str, float]) -> float:
+        current = logs.get(self.monitor)
+        if current is None:
+            raise ValueError(f"{type(self).__name__} monitors {self.monitor!r}, "
+                             f"not in logs {sorted(logs)}")
+        return current
+
+    def _is_improvement(self, current: float) -> bool:
+        """``current < best - min_delta`` in min mode (absolute margin), mirrored in max mode."""
+        if self.mode == "min":
+            return current < self.best - self.min_delta
+        return current > self.best + self.min_delta
+
+
+class EarlyStopping(_MonitorCallback):
     """Keras ``EarlyStopping``: stop when the monitored value has not improved for a while.
 
     Rules (``mode="min"``, the automatic choice for a loss): with ``best`` starting at
@@ -127,15 +149,8 @@ class EarlyStopping(Callback):
         self.best_epoch = 0
         self.best_weights: np.ndarray | None = None
 
-    def _is_improvement(self, current: float) -> bool:
-        if self.mode == "min":
-            return current < self.best - self.min_delta
-        return current > self.best + self.min_delta
-
     def on_epoch_end(self, epoch: int, logs: dict[str, float], state: TrainState) -> None:
-        current = logs.get(self.monitor)
-        if current is None:
-            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, not in logs {sorted(logs)}")
+        current = self._current(logs)
         if self.restore_best_weights and self.best_weights is None:
             self.best_weights = state.theta.copy()
             self.best_epoch = epoch
@@ -156,7 +171,7 @@ class EarlyStopping(Callback):
             state.theta[...] = self.best_weights
 
 
-class ReduceLROnPlateau(Callback):
+class ReduceLROnPlateau(_MonitorCallback):
     """Keras ``ReduceLROnPlateau``: divide the learning rate when the monitored value stalls.
 
     Defaults as in Keras: ``monitor="val_loss"``, ``factor=0.1``, ``patience=10``,
@@ -194,15 +209,8 @@ class ReduceLROnPlateau(Callback):
         self.cooldown_counter = 0
         self.reductions: list[int] = []
 
-    def _is_improvement(self, current: float) -> bool:
-        if self.mode == "min":
-            return current < self.best - self.min_delta
-        return current > self.best + self.min_delta
-
     def on_epoch_end(self, epoch: int, logs: dict[str, float], state: TrainState) -> None:
-        current = logs.get(self.monitor)
-        if current is None:
-            raise ValueError(f"ReduceLROnPlateau monitors {self.monitor!r}, not in logs {sorted(logs)}")
+        current = self._current(logs)
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0
