@@ -1,6 +1,6 @@
 """Chapter 5: the fixes, each on the seed's split of 3 data sets, against the theoretical MSE.
 
-Run from the repository root:  python benchmarks/ch05_fixes.py   (about 4 minutes)
+Run from the repository root:  python benchmarks/ch05_fixes.py   (about 5 minutes)
 Writes benchmarks/results/ch05_fixes.json: final train / validation MSE, time, and the
 validation MSE along the run (about 120 points per curve) for every method and data set.
 """
