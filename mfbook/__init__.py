@@ -8,6 +8,9 @@ Modules follow the story of the book:
 - :mod:`mfbook.als` -- alternating least squares for any objective convention;
 - :mod:`mfbook.landscape` -- planes, directions, Hessian spectra, critical point classes;
 - :mod:`mfbook.metrics` -- error metrics;
+- :mod:`mfbook.expmf` -- the exp-parametrized factorization (loss, gradient, HVP, L-BFGS);
+- :mod:`mfbook.nmf` -- masked non-negative factorization (multiplicative updates, HALS);
+- :mod:`mfbook.keraslike` -- a Keras-faithful mini-batch loop, EarlyStopping, ReduceLROnPlateau;
 - :mod:`mfbook.book` -- tooling of the book itself (executing notebooks, glue, offline HTML).
 """
 
