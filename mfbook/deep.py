@@ -69,6 +69,9 @@ __all__ = [
     "DeepCriticalPoint",
     "classify",
     "critical_point",
+    "scaling_direction",
+    "rotate_pair",
+    "pair_direction",
     "enumerate_critical_points",
     "count_critical_points",
     "global_minimum",
@@ -698,6 +701,87 @@ def _selection_loss(model: DeepMF, active: Sequence[int], branches: Sequence[str
     return value
 
 
+def _bases(model: DeepMF, active: Sequence[int], seed: SeedLike = None) -> list[np.ndarray]:
+    """:math:`Q_0 = V_S, Q_1, \\dots, Q_{L-1}, Q_L = U_S` (hidden: unit vectors or random)."""
+    U, _, V = model.svd
+    r = len(active)
+    rng = as_generator(seed) if seed is not None else None
+    bases = [V[:, list(active)]]
+    for d in model.dims[1:-1]:
+        if rng is None:
+            bases.append(np.eye(d)[:, :r])
+        else:
+            Qh, _ = np.linalg.qr(rng.standard_normal((d, max(r, 1))))
+            bases.append(Qh[:, :r])
+    bases.append(U[:, list(active)])
+    return bases
+
+
+def _balanced_layers(model: DeepMF, bases: list[np.ndarray], s: np.ndarray) -> list[np.ndarray]:
+    lam = model.reg_geometric
+    return [np.sqrt(lam / model.reg[l - 1]) * (bases[l] * s) @ bases[l - 1].T
+            for l in range(1, model.depth + 1)]
+
+
+def scaling_direction(model: DeepMF, point: DeepCriticalPoint, k: int) -> np.ndarray:
+    """:math:`\\partial\\theta/\\partial s_k` at a constructed point: the direction that scales
+    the ``k``-th active pair (position in ``point.active``) in every layer at once.
+
+    Along it :math:`F(\\theta + t\\,d) = F(\\theta) + \\varphi(s_k + t) - \\varphi(s_k)`
+    exactly (:func:`reduced_loss` of that pair), so its curvature is
+    :math:`\\varphi''(s_k)` and, at a double root, the loss changes at third order.
+    """
+    if not 0 <= k < point.rank:
+        raise ValueError(f"k must index an active pair, 0..{point.rank - 1}, got {k!r}")
+    e = np.zeros(point.rank)
+    e[k] = 1.0
+    return model.pack(_balanced_layers(model, _bases(model, point.active), e))
+
+
+def rotate_pair(model: DeepMF, point: DeepCriticalPoint, k: int, j: int, angle: float) -> np.ndarray:
+    """Turn the singular vectors of active pair ``k`` (position in ``point.active``) towards
+    the inactive pair ``j`` (index into the singular values of :math:`Y`) by ``angle``.
+
+    :math:`\\mathbf v_i \\to \\cos t\\,\\mathbf v_i + \\sin t\\,\\mathbf v_j` in :math:`W_1` and
+    :math:`\\mathbf u_i \\to \\cos t\\,\\mathbf u_i + \\sin t\\,\\mathbf u_j` in :math:`W_L`; the
+    norms of the layers do not change and
+    :math:`F = F(\\theta) - 2p_i(y_j - y_i)\\sin^2 t` exactly.
+    """
+    if not 0 <= k < point.rank:
+        raise ValueError(f"k must index an active pair, 0..{point.rank - 1}, got {k!r}")
+    if j in point.active or not 0 <= j < len(model.singular_values):
+        raise ValueError(f"j must be an inactive pair in 0..{len(model.singular_values) - 1}, got {j!r}")
+    bases = _bases(model, point.active)
+    U, _, V = model.svd
+    c, sn = np.cos(angle), np.sin(angle)
+    bases[0] = bases[0].copy()
+    bases[-1] = bases[-1].copy()
+    bases[0][:, k] = c * bases[0][:, k] + sn * V[:, j]
+    bases[-1][:, k] = c * bases[-1][:, k] + sn * U[:, j]
+    return model.pack(_balanced_layers(model, bases, point.s))
+
+
+def pair_direction(model: DeepMF, i: int, hidden_unit: int = 0) -> np.ndarray:
+    """The balanced rank-one point of pair ``i`` with layer singular value 1.
+
+    :math:`W_1 = c_1\\,\\mathbf e_h \\mathbf v_i^\\top`, :math:`W_l = c_l\\,\\mathbf e_h\\mathbf e_h^\\top`,
+    :math:`W_L = c_L\\,\\mathbf u_i\\mathbf e_h^\\top` with :math:`c_l = \\sqrt{\\Lambda/\\lambda_l}`
+    and :math:`h` = ``hidden_unit``.  On the line :math:`t\\,d_i`, :math:`F = \\varphi_i(t) +
+    \\sum_{j \\ne i} y_j^2` (:func:`reduced_loss`, any real :math:`t`); with two pairs on
+    *different* hidden units the plane :math:`a\\,d_i + b\\,d_j` is separable,
+    :math:`F = \\varphi_i(a) + \\varphi_j(b) + \\sum_{k \\ne i, j} y_k^2`.
+    """
+    if not 0 <= i < len(model.singular_values):
+        raise ValueError(f"i must index a singular value, 0..{len(model.singular_values) - 1}, got {i!r}")
+    hidden = model.dims[1:-1]
+    if not 0 <= hidden_unit < min(hidden):
+        raise ValueError(f"hidden_unit must be in 0..{min(hidden) - 1}, got {hidden_unit!r}")
+    U, _, V = model.svd
+    bases = [V[:, [i]]] + [np.eye(d)[:, [hidden_unit]] for d in hidden] + [U[:, [i]]]
+    model._require_positive_reg()
+    return model.pack(_balanced_layers(model, bases, np.ones(1)))
+
+
 def critical_point(model: DeepMF, active: Sequence[int], branches: Sequence[str], *,
                    seed: SeedLike = None) -> DeepCriticalPoint:
     """Construct (and classify) the critical point with active pairs ``active`` on ``branches``.
@@ -719,20 +803,7 @@ def critical_point(model: DeepMF, active: Sequence[int], branches: Sequence[str]
     active, branches = _validate_selection(model, active, branches)
     roots = [_root_for(model, i, b) for i, b in zip(active, branches)]
     s = np.array([r.s for r in roots])
-    U, y, V = model.svd
-    r = len(active)
-    rng = as_generator(seed) if seed is not None else None
-    bases = [V[:, list(active)]]
-    for d in model.dims[1:-1]:
-        if rng is None:
-            bases.append(np.eye(d)[:, :r])
-        else:
-            Qh, _ = np.linalg.qr(rng.standard_normal((d, max(r, 1))))
-            bases.append(Qh[:, :r])
-    bases.append(U[:, list(active)])
-    lam = model.reg_geometric
-    layers = [np.sqrt(lam / model.reg[l - 1]) * (bases[l] * s) @ bases[l - 1].T
-              for l in range(1, model.depth + 1)]
+    layers = _balanced_layers(model, _bases(model, active, seed), s)
     theta = model.pack(layers)
     kind, reason = classify(model, active, branches)
     return DeepCriticalPoint(active, branches, s, s**model.depth,
