@@ -668,28 +668,24 @@ def classify(model: DeepMF, active: Sequence[int], branches: Sequence[str]) -> t
     _positive_indices(model)
     for i, b in zip(active, branches):
         if b == "lower":
-            return "strict saddle", f"pair {i + 1} is on the lower root: phi''(s) < 0"
+            return "strict saddle", f"pair {i + 1} on its lower root"
     inactive = [j for j in range(len(y)) if j not in active]
     for i in active:
         worse = [j for j in inactive if y[j] > y[i]]
         if worse:
-            return ("strict saddle",
-                    f"inactive y_{worse[0] + 1} > active y_{i + 1}: rotating pair {i + 1} "
-                    "towards it lowers the loss")
+            return "strict saddle", f"turn pair {i + 1} towards pair {worse[0] + 1}"
     if L == 2 and len(active) < model.min_width:
         on = [j for j in inactive if y[j] > lam * (1 + 1e-12)]
         if on:
-            return ("strict saddle",
-                    f"free width and y_{on[0] + 1} > lambda: switching it on has phi''(0) < 0")
+            return "strict saddle", f"switch on pair {on[0] + 1} (y > lambda)"
     for i, b in zip(active, branches):
         if b == "double":
-            return "non-strict saddle", f"pair {i + 1} is on the double root (y = y*): phi'' = 0, phi''' > 0"
+            return "non-strict saddle", f"pair {i + 1} at the double root"
     value = _selection_loss(model, active, branches)
     best = global_minimum(model)
     if value <= best + 1e-9 * max(1.0, abs(best)):
-        return "global minimum", f"top-{len(active)} pairs on upper roots, the lowest loss"
-    return ("spurious local minimum",
-            f"top-{len(active)} pairs on upper roots, loss above the global minimum")
+        return "global minimum", f"top {len(active)} on upper roots, lowest F"
+    return "spurious local minimum", f"top {len(active)} on upper roots"
 
 
 def _selection_loss(model: DeepMF, active: Sequence[int], branches: Sequence[str]) -> float:
