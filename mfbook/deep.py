@@ -684,8 +684,8 @@ def classify(model: DeepMF, active: Sequence[int], branches: Sequence[str]) -> t
     value = _selection_loss(model, active, branches)
     best = global_minimum(model)
     if value <= best + 1e-9 * max(1.0, abs(best)):
-        return "global minimum", f"top {len(active)} on upper roots, lowest F"
-    return "spurious local minimum", f"top {len(active)} on upper roots"
+        return "global minimum", f"top {len(active)}, upper roots, lowest F"
+    return "spurious local minimum", f"top {len(active)}, upper roots"
 
 
 def _selection_loss(model: DeepMF, active: Sequence[int], branches: Sequence[str]) -> float:
