@@ -144,7 +144,8 @@ class DeepMF:
         if len(hidden) == 0 or any(isinstance(d, bool) or not isinstance(d, (int, np.integer))
                                    or d < 1 for d in hidden):
             raise ValueError(
-                f"hidden must be a non-empty sequence of integers >= 1 (depth >= 2), got {hidden!r}")
+                "hidden must be a non-empty sequence of integers >= 1 (depth >= 2), "
+                f"got {hidden!r}")
         m, n = Y.shape
         self.Y = Y
         self.shape = (m, n)
@@ -154,9 +155,11 @@ class DeepMF:
             else np.asarray(reg, dtype=np.float64)
         if reg_arr.ndim == 0:
             reg_arr = np.full(self.depth, float(reg_arr))
-        if reg_arr.shape != (self.depth,) or not np.all(np.isfinite(reg_arr)) or np.any(reg_arr < 0):
+        if (reg_arr.shape != (self.depth,) or not np.all(np.isfinite(reg_arr))
+                or np.any(reg_arr < 0)):
             raise ValueError(
-                f"reg must be a number >= 0 or {self.depth} numbers >= 0 (one per layer), got {reg!r}")
+                f"reg must be a number >= 0 or {self.depth} numbers >= 0 (one per layer), "
+                f"got {reg!r}")
         self.reg = reg_arr.copy()
         self.shapes = [(self.dims[l], self.dims[l - 1]) for l in range(1, self.depth + 1)]
         sizes = [a * b for a, b in self.shapes]
@@ -189,12 +192,14 @@ class DeepMF:
     def pack(self, layers: Sequence[np.ndarray]) -> np.ndarray:
         """Flatten :math:`W_1, \\dots, W_L` (layer 1 first) into a parameter vector."""
         if len(layers) != self.depth:
-            raise ValueError(f"layers must hold {self.depth} matrices (W_1 first), got {len(layers)}")
+            raise ValueError(
+                f"layers must hold {self.depth} matrices (W_1 first), got {len(layers)}")
         parts = []
         for l, W in enumerate(layers):
             W = np.asarray(W, dtype=np.float64)
             if W.shape != self.shapes[l]:
-                raise ValueError(f"layer W_{l + 1} must have shape {self.shapes[l]}, got {W.shape}")
+                raise ValueError(
+                    f"layer W_{l + 1} must have shape {self.shapes[l]}, got {W.shape}")
             parts.append(W.ravel())
         return np.concatenate(parts)
 
@@ -285,7 +290,8 @@ class DeepMF:
         direction = np.asarray(direction, dtype=np.float64)
         if direction.ndim not in (1, 2) or direction.shape[-1] != self.dim:
             raise ValueError(
-                f"direction must have shape ({self.dim},) or (B, {self.dim}), got {direction.shape}")
+                f"direction must have shape ({self.dim},) or (B, {self.dim}), "
+                f"got {direction.shape}")
         Ws = self.layers(theta)
         A, B = self._prefix_suffix(Ws)
         E = A[-1] - self.Y
@@ -517,7 +523,8 @@ def reduced_roots(y: float, lam: float, depth: int, *, rtol: float = 1e-10) -> l
         return []
     lo = brentq(h, 0.0, s_m, xtol=1e-300, rtol=1e-15, maxiter=500)
     hi = brentq(h, s_m, y ** (1.0 / L), xtol=1e-300, rtol=1e-15, maxiter=500)
-    return [ScalarRoot(float(lo), float(lo**L), "lower"), ScalarRoot(float(hi), float(hi**L), "upper")]
+    return [ScalarRoot(float(lo), float(lo**L), "lower"),
+            ScalarRoot(float(hi), float(hi**L), "upper")]
 
 
 # ====================================================================== critical points
@@ -566,7 +573,8 @@ class DeepCriticalPoint:
         """Short text such as ``"{1+, 3-}"`` (1-based indices, ``+``/``-``/``*`` for the
         upper, lower and double root); ``"{}"`` for the origin."""
         mark = {"upper": "+", "lower": "-", "double": "*"}
-        return "{" + ", ".join(f"{i + 1}{mark[b]}" for i, b in zip(self.active, self.branches)) + "}"
+        parts = (f"{i + 1}{mark[b]}" for i, b in zip(self.active, self.branches))
+        return "{" + ", ".join(parts) + "}"
 
 
 def _positive_indices(model: DeepMF, check_distinct: bool = True) -> np.ndarray:
@@ -693,7 +701,8 @@ def _selection_loss(model: DeepMF, active: Sequence[int], branches: Sequence[str
     value = float(np.sum(model.Y**2))
     for i, b in zip(active, branches):
         r = _root_for(model, i, b)
-        value += float(reduced_loss(r.s, y[i], model.reg_geometric, model.depth)) - float(y[i]) ** 2
+        phi = float(reduced_loss(r.s, y[i], model.reg_geometric, model.depth))
+        value += phi - float(y[i]) ** 2
     return value
 
 
@@ -734,7 +743,8 @@ def scaling_direction(model: DeepMF, point: DeepCriticalPoint, k: int) -> np.nda
     return model.pack(_balanced_layers(model, _bases(model, point.active), e))
 
 
-def rotate_pair(model: DeepMF, point: DeepCriticalPoint, k: int, j: int, angle: float) -> np.ndarray:
+def rotate_pair(model: DeepMF, point: DeepCriticalPoint, k: int, j: int,
+                angle: float) -> np.ndarray:
     """Turn the singular vectors of active pair ``k`` (position in ``point.active``) towards
     the inactive pair ``j`` (index into the singular values of :math:`Y`) by ``angle``.
 
@@ -746,7 +756,8 @@ def rotate_pair(model: DeepMF, point: DeepCriticalPoint, k: int, j: int, angle: 
     if not 0 <= k < point.rank:
         raise ValueError(f"k must index an active pair, 0..{point.rank - 1}, got {k!r}")
     if j in point.active or not 0 <= j < len(model.singular_values):
-        raise ValueError(f"j must be an inactive pair in 0..{len(model.singular_values) - 1}, got {j!r}")
+        raise ValueError(
+            f"j must be an inactive pair in 0..{len(model.singular_values) - 1}, got {j!r}")
     bases = _bases(model, point.active)
     U, _, V = model.svd
     c, sn = np.cos(angle), np.sin(angle)
@@ -768,7 +779,8 @@ def pair_direction(model: DeepMF, i: int, hidden_unit: int = 0) -> np.ndarray:
     :math:`F = \\varphi_i(a) + \\varphi_j(b) + \\sum_{k \\ne i, j} y_k^2`.
     """
     if not 0 <= i < len(model.singular_values):
-        raise ValueError(f"i must index a singular value, 0..{len(model.singular_values) - 1}, got {i!r}")
+        raise ValueError(
+            f"i must index a singular value, 0..{len(model.singular_values) - 1}, got {i!r}")
     hidden = model.dims[1:-1]
     if not 0 <= hidden_unit < min(hidden):
         raise ValueError(f"hidden_unit must be in 0..{min(hidden) - 1}, got {hidden_unit!r}")
@@ -901,7 +913,8 @@ def hessian_check(model: DeepMF, theta: np.ndarray, *, rtol: float = 1e-7) -> He
         min_normal = float(ev[0])
     n_neg, n_pos = int(np.sum(ev < -tol)), int(np.sum(ev > tol))
     kind = classify_critical_point(ev, tol=tol, symmetry_dim=orbit_dim)
-    return HessianCheck(ev, orbit_dim, n_neg, len(ev) - n_neg - n_pos, n_pos, kind, tol, min_normal)
+    return HessianCheck(ev, orbit_dim, n_neg, len(ev) - n_neg - n_pos, n_pos, kind, tol,
+                        min_normal)
 
 
 def normal_curvature(model: DeepMF, theta: np.ndarray, *, k: int = 1, tol: float = 1e-10,
@@ -972,7 +985,8 @@ def batched_gradient_descent(model: DeepMF, starts: np.ndarray, lr: float, n_ste
     """
     starts = np.asarray(starts, dtype=np.float64)
     if starts.ndim != 2 or starts.shape[1] != model.dim or starts.shape[0] == 0:
-        raise ValueError(f"starts must have shape (B, {model.dim}) with B >= 1, got {starts.shape}")
+        raise ValueError(
+            f"starts must have shape (B, {model.dim}) with B >= 1, got {starts.shape}")
     if not (diverge_above > 0):
         raise ValueError(f"diverge_above must be > 0, got {diverge_above!r}")
     shape = starts.shape
@@ -1034,9 +1048,11 @@ def target_with_singular_values(values: Sequence[float], shape: tuple[int, int],
     """
     y = np.asarray(values, dtype=np.float64)
     if y.ndim != 1 or y.size == 0 or not np.all(np.isfinite(y)) or np.any(y < 0):
-        raise ValueError(f"values must be a non-empty 1-d sequence of numbers >= 0, got {values!r}")
+        raise ValueError(
+            f"values must be a non-empty 1-d sequence of numbers >= 0, got {values!r}")
     if len(shape) != 2 or min(shape) < y.size:
-        raise ValueError(f"shape must be (m, n) with min(m, n) >= len(values) = {y.size}, got {shape!r}")
+        raise ValueError(
+            f"shape must be (m, n) with min(m, n) >= len(values) = {y.size}, got {shape!r}")
     rng = as_generator(seed)
     U, _ = np.linalg.qr(rng.standard_normal((shape[0], y.size)))
     V, _ = np.linalg.qr(rng.standard_normal((shape[1], y.size)))

@@ -23,6 +23,7 @@ from mfbook.deep import (
     hessian_check,
     nearest_critical_point,
     normal_curvature,
+    pair_direction,
     reduced_derivative,
     reduced_loss,
     reduced_roots,
@@ -55,7 +56,8 @@ def central_diff(fun, x, eps=1e-6):
 # ------------------------------------------------------------------ derivatives
 @pytest.mark.parametrize("depth", [2, 3, 4])
 def test_gradient_matches_finite_differences(depth):
-    f = random_model(depth, depth, reg=[0.3, 0.7, 1.1, 0.5][:depth], shape=(4, 3), hidden=[3, 2, 4][:depth - 1])
+    f = random_model(depth, depth, reg=[0.3, 0.7, 1.1, 0.5][:depth], shape=(4, 3),
+                     hidden=[3, 2, 4][:depth - 1])
     theta = f.random_params(0.7, seed=1)
     fd = central_diff(f.loss, theta)
     assert np.allclose(f.grad(theta), fd, rtol=1e-6, atol=1e-6)
@@ -227,8 +229,8 @@ def test_loss_is_constant_along_the_orbit_and_tangents_are_null():
     c = next(p for p in enumerate_critical_points(f) if p.rank == 2)
     Ws = f.layers(c.theta)
     rng = np.random.default_rng(0)
-    Rs = [np.eye(f.dims[0])] + [expm(0.7 * (A - A.T)) for A in
-                                (rng.normal(size=(d, d)) for d in f.dims[1:-1])] + [np.eye(f.dims[-1])]
+    hidden_rot = [expm(0.7 * (A - A.T)) for A in (rng.normal(size=(d, d)) for d in f.dims[1:-1])]
+    Rs = [np.eye(f.dims[0])] + hidden_rot + [np.eye(f.dims[-1])]
     moved = f.pack([Rs[l + 1] @ Ws[l] @ Rs[l].T for l in range(f.depth)])
     assert f.loss(moved) == pytest.approx(c.loss, rel=1e-13)
     assert np.linalg.norm(f.grad(moved)) < 1e-11
@@ -256,7 +258,8 @@ def test_unequal_lambdas_enter_through_the_geometric_mean():
         assert np.allclose(f.product(a.theta), g.product(b.theta), atol=1e-12)
         Ws = f.layers(a.theta)
         for l in range(2):     # lambda_{l+1} W_{l+1}^T W_{l+1} = lambda_l W_l W_l^T
-            assert np.allclose(reg[l + 1] * Ws[l + 1].T @ Ws[l + 1], reg[l] * Ws[l] @ Ws[l].T, atol=1e-12)
+            assert np.allclose(reg[l + 1] * Ws[l + 1].T @ Ws[l + 1], reg[l] * Ws[l] @ Ws[l].T,
+                               atol=1e-12)
 
 
 def test_root_finder_finds_no_other_critical_points():
@@ -315,9 +318,11 @@ def test_depth_two_global_minimum_is_singular_value_soft_thresholding():
         r = int(np.sum(s > 1e-10))
         W = (Y - P) / lam - U[:, :r] @ Vt[:r]
         assert np.linalg.norm(W, 2) <= 1 + 1e-12
-        assert np.allclose(U[:, :r].T @ W, 0, atol=1e-10) and np.allclose(W @ Vt[:r].T, 0, atol=1e-10)
+        assert np.allclose(U[:, :r].T @ W, 0, atol=1e-10)
+        assert np.allclose(W @ Vt[:r].T, 0, atol=1e-10)
         # Every other critical point of the depth-2 problem is a strict saddle.
-        assert all(c.kind == "strict saddle" for c in enumerate_critical_points(f) if c.label != gm.label)
+        others = [c for c in enumerate_critical_points(f) if c.label != gm.label]
+        assert all(c.kind == "strict saddle" for c in others)
 
 
 @pytest.mark.parametrize("depth", [2, 3, 4])
@@ -336,9 +341,11 @@ def test_depth_penalty_is_the_minimum_over_factorizations(depth):
     assert pen(theta) == pytest.approx(depth_penalty(P, lam, depth), rel=1e-12)
     # ... and random factorizations of the same product never beat it.
     for _ in range(20):
-        G = [np.linalg.qr(rng.normal(size=(3, 3)))[0] @ np.diag(rng.uniform(0.5, 2, 3)) for _ in range(depth - 1)]
+        G = [np.linalg.qr(rng.normal(size=(3, 3)))[0] @ np.diag(rng.uniform(0.5, 2, 3))
+             for _ in range(depth - 1)]
         Gi = [np.linalg.inv(g) for g in G]
-        Ws = [G[0] @ layers[0]] + [G[l] @ layers[l] @ Gi[l - 1] for l in range(1, depth - 1)] + [layers[-1] @ Gi[-1]]
+        Ws = ([G[0] @ layers[0]] + [G[l] @ layers[l] @ Gi[l - 1] for l in range(1, depth - 1)]
+              + [layers[-1] @ Gi[-1]])
         th = f.pack(Ws)
         assert np.allclose(f.product(th), P)
         assert pen(th) >= depth_penalty(P, lam, depth) - 1e-10
@@ -420,3 +427,14 @@ def test_error_messages():
         target_with_singular_values([1, 2, 3], (2, 5))
     with pytest.raises(ValueError, match="starts must have shape"):
         batched_gradient_descent(g, np.zeros((2, 3)), 0.1, 10)
+    c = critical_point(g, [0], ["upper"])
+    with pytest.raises(ValueError, match="k must index an active pair"):
+        scaling_direction(g, c, 1)
+    with pytest.raises(ValueError, match="j must be an inactive pair"):
+        rotate_pair(g, c, 0, 0, 0.1)
+    with pytest.raises(ValueError, match="hidden_unit must be in 0..0"):
+        pair_direction(g, 0, hidden_unit=1)
+    with pytest.raises(ValueError, match="tau must be a finite number >= 0"):
+        soft_threshold_singular_values(np.eye(2), -1.0)
+    with pytest.raises(ValueError, match="lam must be a finite number >= 0"):
+        depth_penalty(np.eye(2), -1.0, 3)
