@@ -8,6 +8,7 @@ Modules follow the story of the book:
 - :mod:`mfbook.als` -- alternating least squares for any objective convention;
 - :mod:`mfbook.landscape` -- planes, directions, Hessian spectra, critical point classes;
 - :mod:`mfbook.metrics` -- error metrics;
+- :mod:`mfbook.deep` -- regularized deep matrix factorization: derivatives, every critical point;
 - :mod:`mfbook.expmf` -- the exp-parametrized factorization (loss, gradient, HVP, L-BFGS);
 - :mod:`mfbook.nmf` -- masked non-negative factorization (multiplicative updates, HALS);
 - :mod:`mfbook.keraslike` -- a Keras-faithful mini-batch loop, EarlyStopping, ReduceLROnPlateau;
