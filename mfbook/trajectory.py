@@ -316,25 +316,37 @@ def hessian_extremes_along(
     return HessianPath(np.array(low), np.array(high), np.array(count, dtype=int))
 
 
-def steps_to_reach(losses: np.ndarray, level: float) -> int | None:
-    """The first index :math:`t` with ``losses[t] <= level``, or ``None`` if there is none."""
+def steps_to_reach(losses: np.ndarray, level: float, *, settle: bool = False) -> int | None:
+    """The first index :math:`t` with ``losses[t] <= level``, or ``None`` if there is none.
+
+    With ``settle=True``: the first :math:`t` from which the loss *stays* at or below
+    ``level`` until the end of the history (``None`` if the last loss is above it).  For a
+    monotone method the two coincide; for an oscillating one (a large step, Adam) the
+    second is the honest arrival time.
+    """
     losses = np.asarray(losses, dtype=np.float64)
     if losses.ndim != 1:
         raise ValueError(f"losses must be one-dimensional, got shape {losses.shape}")
     if not np.isfinite(level):
         raise ValueError(f"level must be a finite number, got {level!r}")
-    hit = np.flatnonzero(losses <= level)
-    return int(hit[0]) if hit.size else None
+    above = ~(losses <= level)
+    if not settle:
+        hit = np.flatnonzero(~above)
+        return int(hit[0]) if hit.size else None
+    if losses.size == 0 or above[-1]:
+        return None
+    last_above = np.flatnonzero(above)
+    return int(last_above[-1] + 1) if last_above.size else 0
 
 
-def time_to_reach(result: OptimResult, level: float) -> float | None:
-    """Wall time until ``result.losses`` first reaches ``level``, in seconds.
+def time_to_reach(result: OptimResult, level: float, *, settle: bool = False) -> float | None:
+    """Wall time until ``result.losses`` reaches ``level`` (see :func:`steps_to_reach`), in seconds.
 
     Estimated as ``wall_time * t / n_steps`` with ``t`` from :func:`steps_to_reach`: every
     step of a full-batch method costs the same (one gradient and one update), so the time
     spent is proportional to the number of steps.  ``None`` if the level is never reached.
     """
-    t = steps_to_reach(result.losses, level)
+    t = steps_to_reach(result.losses, level, settle=settle)
     if t is None:
         return None
     if result.n_steps == 0:

@@ -141,6 +141,11 @@ def test_steps_and_time_to_reach():
     assert steps_to_reach(np.array([3.0, 2.0, 1.0, 0.5]), 1.0) == 2
     assert steps_to_reach(np.array([3.0, 2.0]), 1.0) is None
     assert steps_to_reach(np.array([0.5, 2.0]), 1.0) == 0
+    wobbly = np.array([3.0, 0.9, 1.2, 0.8, 0.95, 0.7])
+    assert steps_to_reach(wobbly, 1.0) == 1
+    assert steps_to_reach(wobbly, 1.0, settle=True) == 3
+    assert steps_to_reach(np.array([0.5, 0.4]), 1.0, settle=True) == 0
+    assert steps_to_reach(np.array([0.5, 2.0]), 1.0, settle=True) is None
     f = small_problem()
     run = minimize(f, f.random_params(0.3, seed=1), GradientDescent(2.0), 100)
     level = run.losses[40]
