@@ -1,7 +1,7 @@
 """Chapter 2: the extreme Hessian eigenvalues along the optimizer trajectories.
 
 Run from the repository root, after ch02_reg_select.py and ch02_lr_sweep.py:
-    python benchmarks/ch02_hessian_path.py        (about 3 minutes)
+    python benchmarks/ch02_hessian_path.py        (about 4 minutes)
 Writes benchmarks/results/ch02_hessian_path.json.
 
 From the case study's initialization (init seed 0), each optimizer runs 3000 steps; at

@@ -1,7 +1,7 @@
 """Chapter 2: learning-rate sweep of GD, heavy ball, Nesterov and Adam.
 
 Run from the repository root, after ch02_reg_select.py (it reads the chosen reg):
-    python benchmarks/ch02_lr_sweep.py        (about 4 minutes)
+    python benchmarks/ch02_lr_sweep.py        (about 3 minutes)
 Writes benchmarks/results/ch02_lr_sweep.json.
 
 Each optimizer runs 3000 steps from the case study's initialization (init seed 0) for every

@@ -1,7 +1,7 @@
 """Chapter 2: the optimizer comparison over ten initializations, with every end point polished.
 
 Run from the repository root, after ch02_reg_select.py and ch02_lr_sweep.py:
-    python benchmarks/ch02_seeds.py        (about 10 minutes)
+    python benchmarks/ch02_seeds.py        (about 7 minutes)
 Writes benchmarks/results/ch02_seeds.json.
 
 1. The chapter's objective (reg from cross-validation): GD, heavy ball, Nesterov and Adam at
