@@ -7,7 +7,9 @@ Modules follow the story of the book:
 - :mod:`mfbook.optim` -- gradient descent, momentum, Nesterov, Adam and a training loop;
 - :mod:`mfbook.als` -- alternating least squares for any objective convention;
 - :mod:`mfbook.landscape` -- planes, directions, Hessian spectra, critical point classes;
-- :mod:`mfbook.metrics` -- error metrics;
+- :mod:`mfbook.metrics` -- error metrics and symmetry-invariant distances between factorizations;
+- :mod:`mfbook.trajectory` -- PCA of optimizer trajectories, random-walk baselines, Hessian along a path;
+- :mod:`mfbook.minima` -- polishing end points to critical points, Hessian modulo symmetry, grouping;
 - :mod:`mfbook.deep` -- regularized deep matrix factorization: derivatives, every critical point;
 - :mod:`mfbook.expmf` -- the exp-parametrized factorization (loss, gradient, HVP, L-BFGS);
 - :mod:`mfbook.nmf` -- masked non-negative factorization (multiplicative updates, HALS);

@@ -134,7 +134,12 @@ class Nesterov(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with bias correction (see the module docstring for both epsilon placements)."""
+    """Adam with bias correction (see the module docstring for both epsilon placements).
+
+    ``bias_correction=False`` drops the corrections (:math:`\\hat m = m_{t+1}`,
+    :math:`\\hat v = v_{t+1}`), the variant whose early steps the correction was designed
+    to fix :cite:`kingma2015adam`.
+    """
 
     name = "Adam"
 
@@ -145,6 +150,7 @@ class Adam(Optimizer):
         beta2: float = 0.999,
         eps: float = 1e-8,
         eps_hat: bool = False,
+        bias_correction: bool = True,
     ) -> None:
         self.lr = _check_lr(lr)
         self.beta1 = _check_beta("beta1", beta1)
@@ -153,6 +159,7 @@ class Adam(Optimizer):
             raise ValueError(f"eps must be >= 0, got {eps!r}")
         self.eps = float(eps)
         self.eps_hat = bool(eps_hat)
+        self.bias_correction = bool(bias_correction)
         self._m: np.ndarray | None = None
         self._v: np.ndarray | None = None
         self._t = 0
@@ -166,8 +173,11 @@ class Adam(Optimizer):
         self._t += 1
         self._m += (1.0 - self.beta1) * (grad - self._m)
         self._v += (1.0 - self.beta2) * (grad * grad - self._v)
-        c1 = 1.0 - self.beta1**self._t
-        c2 = 1.0 - self.beta2**self._t
+        if self.bias_correction:
+            c1 = 1.0 - self.beta1**self._t
+            c2 = 1.0 - self.beta2**self._t
+        else:
+            c1 = c2 = 1.0
         if self.eps_hat:
             x -= (self.lr * np.sqrt(c2) / c1) * self._m / (np.sqrt(self._v) + self.eps)
         else:
