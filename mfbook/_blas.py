@@ -1,4 +1,4 @@
-"""Private helpers shared by several modules: BLAS thread pinning and dense limits."""
+"""Private helpers shared by the chapter-5 modules: BLAS thread pinning and dense limits."""
 
 from __future__ import annotations
 
@@ -13,29 +13,11 @@ DENSE_LIMIT = 1 << 22
 _CONTROLLER: ThreadpoolController | None = None
 
 
-_DEPTH = 0
-
-
 @contextmanager
 def one_blas_thread() -> Iterator[None]:
-    """Pin BLAS to one thread: small products ran 10-80x slower on 2 busy threads here.
-
-    Re-entrant: inside an active pin (e.g. a whole ALS fit wrapping its half-sweeps) it
-    does nothing, which saves the ~10 microseconds that setting the limit costs.
-    """
-    global _CONTROLLER, _DEPTH
-    if _DEPTH > 0:
-        _DEPTH += 1
-        try:
-            yield
-        finally:
-            _DEPTH -= 1
-        return
+    """Pin BLAS to one thread: small products ran 10-80x slower on 2 busy threads here."""
+    global _CONTROLLER
     if _CONTROLLER is None:
         _CONTROLLER = ThreadpoolController()
     with _CONTROLLER.limit(limits=1, user_api="blas"):
-        _DEPTH += 1
-        try:
-            yield
-        finally:
-            _DEPTH -= 1
+        yield

@@ -79,7 +79,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._blas import one_blas_thread
 from .als import als_half_sweep
 from .data import Ratings, SeedLike, as_generator
 from .objective import MFObjective
@@ -401,6 +400,20 @@ class MatrixFactorization:
         self.known_cols_ = train.col_counts() > 0
         self._clip = p["clip"]
         self._set_theta(obj.random_params(p["init_std"], seed=rng))
+        # What the per-epoch evaluation needs: the penalty weight of every parameter, and
+        # writable index arrays (one compiled specialization for every caller).
+        m, n = train.shape
+        w = np.concatenate([obj._w_row, obj._w_col])
+        self._penalty_weights = np.concatenate(
+            [np.repeat(p["reg"] * w, p["rank"])] + ([p["reg_bias"] * w] if p["biased"] else []))
+        self._train_index = (np.array(train.rows), np.array(train.cols))
+        self._valid_fast = None
+        self._no_valid = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+        if valid is not None:
+            known = self.known_rows_[valid.rows] & self.known_cols_[valid.cols]
+            if known.all():   # no cold-start rule needed: evaluate with the kernel directly
+                self._valid_fast = (np.array(valid.rows), np.array(valid.cols),
+                                    np.array(valid.values))
 
         hist: dict[str, list[float]] = {k: [] for k in
                                         ("epoch", "loss", "train_rmse", "valid_rmse", "lr", "time")}
@@ -411,7 +424,7 @@ class MatrixFactorization:
         train_time = 0.0
         step_fn = self._als_epoch if p["solver"] == "als" else self._stochastic_setup(p, train)
         desc = {"sgd": "SGD", "minibatch": "mini-batch", "adam": "Adam", "als": "ALS"}[p["solver"]]
-        with one_blas_thread(), progress_bar(p["n_epochs"], desc, self.progress) as bar:
+        with progress_bar(p["n_epochs"], desc, self.progress) as bar:
             for epoch in range(1, p["n_epochs"] + 1):
                 lr = float(self.lr) * float(self.lr_decay) ** (epoch - 1)
                 start = time.perf_counter()
@@ -452,46 +465,55 @@ class MatrixFactorization:
 
     def _record(self, hist: dict[str, list[float]], epoch: int, valid: Ratings | None,
                 lr: float, elapsed: float) -> None:
+        from ._kernels import evaluate
+
         obj = self.objective_
-        with np.errstate(over="ignore", invalid="ignore"):
-            e = obj.residuals(self.theta_)
-            loss = float(e @ e) + float(obj._penalty(obj.unpack(self.theta_)))
-            if self._clip is not None:
-                values = obj.ratings.values
-                e = values - np.clip(values - e, *self._clip)
-            train_rmse = float(np.sqrt(np.mean(e * e)))
-            valid_rmse = self.rmse(valid) if valid is not None else np.nan
+        m, n = obj.shape
+        vrows, vcols, vvals = self._valid_fast if self._valid_fast is not None else self._no_valid
+        lo, hi = self._clip if self._clip is not None else (0.0, 0.0)
+        loss, sse_train, sse_valid = evaluate(
+            self.theta_, m, n, obj.rank, obj.biased, float(self.mu_), self._penalty_weights,
+            *self._train_index, obj.ratings.values, vrows, vcols, vvals,
+            self._clip is not None, lo, hi)
+        if self._valid_fast is not None:
+            valid_rmse = float(np.sqrt(sse_valid / len(vvals)))
+        elif valid is not None:   # some pairs need the cold-start rule
+            valid_rmse = self.rmse(valid)
+        else:
+            valid_rmse = np.nan
         hist["epoch"].append(epoch)
-        hist["loss"].append(loss)
-        hist["train_rmse"].append(train_rmse)
+        hist["loss"].append(float(loss))
+        hist["train_rmse"].append(float(np.sqrt(sse_train / obj.ratings.nnz)))
         hist["valid_rmse"].append(valid_rmse)
         hist["lr"].append(lr)
         hist["time"].append(elapsed)
+
+    def _predict_known(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The model at in-range pairs (int64 arrays), cold-start rules not applied."""
+        from ._kernels import predict_pairs
+
+        m, n = self.objective_.shape
+        out = np.empty(rows.shape[0])
+        predict_pairs(self.theta_, m, n, self.objective_.rank, self.objective_.biased,
+                      float(self.mu_), rows, cols, out)
+        return out
 
     def _als_epoch(self, rng: np.random.Generator, lr: float) -> None:
         theta = als_half_sweep(self.objective_, self.theta_, "rows")
         self._set_theta(als_half_sweep(self.objective_, theta, "cols"))
 
-    def _penalty_coefficients(self, p: dict[str, Any], train: Ratings) -> np.ndarray:
-        """One coefficient per parameter: the stochastic step adds ``2 * pen * theta``."""
+    def _penalty_coefficients(self, p: dict[str, Any], train: Ratings) -> tuple[np.ndarray, np.ndarray]:
+        """Per row of U then V: the coefficients c with which a step adds ``2 c x`` to the
+        gradient of that row's factors and of its bias."""
         m, n = train.shape
-        k = p["rank"]
-        n_row = train.row_counts().astype(np.float64)
-        n_col = train.col_counts().astype(np.float64)
-        if self.reg_weighting == "count":
-            w_row, w_col = n_row, n_col
-        else:
-            w_row, w_col = np.ones(m), np.ones(n)
+        counts = np.concatenate([train.row_counts(), train.col_counts()]).astype(np.float64)
+        weights = counts if self.reg_weighting == "count" else np.ones(m + n)
         if self.penalty == "rows":
-            # Spread row i's penalty over its n_i ratings; rows without ratings never move.
-            s_row = np.divide(w_row, n_row, out=np.zeros(m), where=n_row > 0)
-            s_col = np.divide(w_col, n_col, out=np.zeros(n), where=n_col > 0)
+            # Spread a row's penalty over its ratings; rows without ratings never move.
+            share = np.divide(weights, counts, out=np.zeros(m + n), where=counts > 0)
         else:
-            s_row, s_col = w_row / train.nnz, w_col / train.nnz
-        parts = [np.repeat(p["reg"] * s_row, k), np.repeat(p["reg"] * s_col, k)]
-        if p["biased"]:
-            parts += [p["reg_bias"] * s_row, p["reg_bias"] * s_col]
-        return np.concatenate(parts)
+            share = weights / train.nnz
+        return p["reg"] * share, p["reg_bias"] * share
 
     def _stochastic_setup(self, p: dict[str, Any], train: Ratings):
         """Buffers of the compiled epoch functions, and a closure running one epoch."""
@@ -499,19 +521,23 @@ class MatrixFactorization:
 
         m, n = train.shape
         k = p["rank"]
-        pen = self._penalty_coefficients(p, train)
-        rows, cols, vals = train.rows, train.cols, train.values
+        pen, pen_bias = self._penalty_coefficients(p, train)
         all_rows = self.penalty == "all"
         biased = p["biased"]
         mu = float(self.mu_)
         N = train.nnz
+
+        def shuffled(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            order = rng.permutation(N)
+            return train.rows[order], train.cols[order], train.values[order]
+
         if p["solver"] == "sgd":
             last = np.zeros(m + n, dtype=np.int64)
 
             def epoch_sgd(rng: np.random.Generator, lr: float) -> None:
-                order = rng.permutation(N)
-                _kernels.sgd_epoch(rows, cols, vals, order, self.theta_, m, k, biased, mu, lr,
-                                   pen, all_rows, last)
+                rows, cols, vals = shuffled(rng)
+                _kernels.sgd_epoch(rows, cols, vals, self.theta_, m, k, biased, mu, lr,
+                                   pen, pen_bias, all_rows, last)
             return epoch_sgd
 
         method = 2 if p["solver"] == "adam" else (1 if p["momentum"] > 0 else 0)
@@ -524,11 +550,11 @@ class MatrixFactorization:
         state = {"step": 0}
 
         def epoch_batch(rng: np.random.Generator, lr: float) -> None:
-            order = rng.permutation(N)
+            rows, cols, vals = shuffled(rng)
             state["step"] = _kernels.minibatch_epoch(
-                rows, cols, vals, order, p["batch_size"], self.theta_, m, k, biased, mu, lr,
-                pen, all_rows, method, beta1, p["beta2"], float(self.eps), state["step"],
-                grad, mom, sec, mark)
+                rows, cols, vals, p["batch_size"], self.theta_, m, k, biased, mu, lr,
+                pen, pen_bias, all_rows, method, beta1, p["beta2"], float(self.eps),
+                state["step"], grad, mom, sec, mark)
         return epoch_batch
 
     # ------------------------------------------------------------------ prediction
@@ -560,34 +586,37 @@ class MatrixFactorization:
         if rows.shape != cols.shape:
             raise ValueError(f"rows and cols must have the same shape, got {rows.shape} and {cols.shape}")
         m, n = self.objective_.shape
+        shape = rows.shape
+        rows = rows.ravel()
+        cols = cols.ravel()
         in_r = rows < m
         in_c = cols < n
-        r_safe = np.where(in_r, rows, 0)
-        c_safe = np.where(in_c, cols, 0)
+        r_safe = np.where(in_r, rows, 0).astype(np.int64)
+        c_safe = np.where(in_c, cols, 0).astype(np.int64)
         row_ok = in_r & self.known_rows_[r_safe]
         col_ok = in_c & self.known_cols_[c_safe]
         known = row_ok & col_ok
         if self.cold_start == "raise" and not known.all():
-            bad = np.flatnonzero(~known.ravel())
+            bad = np.flatnonzero(~known)
             t = int(bad[0])
             raise ValueError(
                 f"{len(bad)} of {known.size} pairs involve a user or item without training "
-                f"ratings (first: row {int(rows.ravel()[t])}, col {int(cols.ravel()[t])}); "
+                f"ratings (first: row {int(rows[t])}, col {int(cols[t])}); "
                 "use cold_start='baseline' or 'nan' to predict them")
-        dot = np.einsum("...k,...k->...", np.take(self.U_, r_safe, axis=0),
-                        np.take(self.V_, c_safe, axis=0))
-        if self.objective_.biased:
-            # Unknown pairs get mu plus whichever bias is known: the baseline predictor.
-            b = np.where(row_ok, np.take(self.row_bias_, r_safe), 0.0)
-            c = np.where(col_ok, np.take(self.col_bias_, c_safe), 0.0)
-            pred = self.mu_ + b + c + np.where(known, dot, 0.0)
-        else:
-            pred = np.where(known, dot, self.global_mean_)
+        pred = self._predict_known(r_safe, c_safe)
+        if not known.all():
+            if self.objective_.biased:
+                # Unknown pairs get mu plus whichever bias is known: the baseline predictor.
+                b = np.where(row_ok, self.row_bias_[r_safe], 0.0)
+                c = np.where(col_ok, self.col_bias_[c_safe], 0.0)
+                pred = np.where(known, pred, self.mu_ + b + c)
+            else:
+                pred = np.where(known, pred, self.global_mean_)
         if self.cold_start == "nan":
             pred = np.where(known, pred, np.nan)
         if self._clip is not None:
             pred = np.clip(pred, *self._clip)
-        return pred
+        return pred.reshape(shape)
 
     def rmse(self, ratings: Ratings) -> float:
         """Root mean squared error of :meth:`predict` on ``ratings``."""
