@@ -30,6 +30,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -328,6 +331,35 @@ def part2() -> dict:
                         for f, v, fl, _ in figures]}
 
 
+COMPILE_PROBE = """
+import time
+start = time.perf_counter()
+from mfbook.data import rating_matrix
+from mfbook.recommender import MatrixFactorization
+train = rating_matrix(seed=0).observed
+for solver in ("sgd", "minibatch", "adam", "als"):
+    MatrixFactorization(4, solver=solver, biased=True, n_epochs=2, random_state=0).fit(train, train)
+print(time.perf_counter() - start)
+"""
+
+
+def compile_times() -> dict:
+    """First fit of every solver in fresh processes: empty numba cache, then the written one.
+
+    ``NUMBA_CACHE_DIR`` points both processes at a new temporary directory, so the first
+    compiles every kernel (as a fresh checkout does) and the second loads them.
+    """
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        runs = [float(subprocess.run([sys.executable, "-c", COMPILE_PROBE], env=env, check=True,
+                                     capture_output=True, text=True).stdout)
+                for _ in range(2)]
+        n_files = sum(len(files) for _, _, files in os.walk(cache))
+    return {"cold_seconds": runs[0], "warm_seconds": runs[1], "cache_files": n_files,
+            "note": "fresh Python process, imports included; NUMBA_CACHE_DIR set to an empty "
+                    "temporary directory"}
+
+
 def main() -> None:
     t0 = time.perf_counter()
     load_start = os.getloadavg()
@@ -335,6 +367,10 @@ def main() -> None:
     p1 = part1()
     print("Part 2: MovieLens-1M-shaped problem, k = 20, one core", flush=True)
     p2 = part2()
+    comp = compile_times()
+    print(f"compilation: first fit of every solver {comp['cold_seconds']:.1f} s with an empty "
+          f"numba cache, {comp['warm_seconds']:.1f} s once it is written "
+          f"({comp['cache_files']} cache files)", flush=True)
     load_end = os.getloadavg()
     print("\nFigure                                          measured      floor   ok")
     for r in p1:
@@ -353,7 +389,7 @@ def main() -> None:
            "load_average_end": list(load_end), "floors": {
                "exact": EXACT_FLOOR, "speedup": SPEEDUP_FLOOR, "seconds": FLOORS_SECONDS,
                "agreement": AGREEMENT_FLOOR, "noise_ratio": NOISE_RATIO_FLOOR},
-           "seed_problem": p1, "movielens_like": p2,
+           "seed_problem": p1, "movielens_like": p2, "compile": comp,
            "all_ok": all(r["exact_ok"] and r["speed_ok"] for r in p1)
            and all(f["ok"] for f in p2["figures"]),
            "total_seconds": time.perf_counter() - t0}

@@ -7,7 +7,7 @@ Why a compiler.  Per-sample SGD is sequential by definition: the update on ratin
 :math:`t+1` reads the factors written by rating :math:`t`, so it cannot be vectorized
 over ratings.  Written as a Python loop, each update costs a few microseconds of
 interpreter overhead, several seconds per epoch on a million ratings; compiled, it costs
-tens of nanoseconds (chapter 3 and ``benchmarks/ch03_speed.py`` give the measurements).
+tens of nanoseconds (chapter 3 and ``benchmarks/ch03_benchmark.py`` give the measurements).
 Mini-batch steps and the normal equations of ALS are vectorizable, but compiled loops
 avoid the temporaries and per-call overheads of the vectorized forms (an ``(N, k, k)``
 array for the Gram matrices, a batched LAPACK call for many ``k x k`` systems) and were

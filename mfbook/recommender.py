@@ -137,6 +137,9 @@ class MatrixFactorization:
         Factor :math:`\\gamma \\in (0, 1]` applied to the learning rate after each epoch.
     n_epochs : int
         Maximum number of epochs (ALS: sweeps).
+    tol : float, optional
+        Stop once an epoch lowers the objective by less than ``tol`` times its value
+        (for ALS, whose objective never increases, a convergence test).
     batch_size : int, optional
         Ratings per step of ``"minibatch"`` and ``"adam"`` (default 32); ``"sgd"`` uses 1.
     momentum : float
@@ -190,6 +193,8 @@ class MatrixFactorization:
         early stopping, the parameters of this epoch are the ones kept.
     stopped_early_ : bool
         Whether early stopping ended the fit.
+    converged_ : bool
+        Whether the ``tol`` test ended the fit.
     known_rows_, known_cols_ : ndarray of bool
         Users and items with at least one training rating.
     fit_time_ : float
@@ -209,6 +214,7 @@ class MatrixFactorization:
         lr: float = 0.01,
         lr_decay: float = 1.0,
         n_epochs: int = 20,
+        tol: float | None = None,
         batch_size: int | None = None,
         momentum: float = 0.0,
         beta1: float = 0.9,
@@ -234,6 +240,7 @@ class MatrixFactorization:
         self.lr = lr
         self.lr_decay = lr_decay
         self.n_epochs = n_epochs
+        self.tol = tol
         self.batch_size = batch_size
         self.momentum = momentum
         self.beta1 = beta1
@@ -308,6 +315,7 @@ class MatrixFactorization:
                 and not isinstance(self.lr_decay, bool) and 0.0 < self.lr_decay <= 1.0):
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
         p["n_epochs"] = _positive_int("n_epochs", self.n_epochs)
+        p["tol"] = None if self.tol is None else _nonneg("tol", self.tol)
         if self.solver == "sgd":
             if self.batch_size not in (None, 1):
                 raise ValueError(
@@ -421,6 +429,7 @@ class MatrixFactorization:
         best = (hist["valid_rmse"][0], 0, self.theta_.copy())   # (rmse, epoch, parameters)
         wait = 0
         self.stopped_early_ = False
+        self.converged_ = False
         train_time = 0.0
         step_fn = self._als_epoch if p["solver"] == "als" else self._stochastic_setup(p, train)
         desc = {"sgd": "SGD", "minibatch": "mini-batch", "adam": "Adam", "als": "ALS"}[p["solver"]]
@@ -438,6 +447,8 @@ class MatrixFactorization:
                         f"the loss became non-finite in epoch {epoch} with solver="
                         f"{p['solver']!r} and lr={lr:.4g}; lower the learning rate")
                 bar.update(train_rmse=hist["train_rmse"][-1], valid_rmse=hist["valid_rmse"][-1])
+                converged = (p["tol"] is not None
+                             and hist["loss"][-2] - loss <= p["tol"] * abs(loss))
                 if valid is not None:
                     score = hist["valid_rmse"][-1]
                     if score < best[0] - p["min_delta"]:
@@ -448,6 +459,9 @@ class MatrixFactorization:
                     if self.early_stopping and wait >= p["patience"]:
                         self.stopped_early_ = True
                         break
+                if converged:
+                    self.converged_ = True
+                    break
         self.history_ = {k: np.asarray(v, dtype=np.float64) for k, v in hist.items()}
         self.history_["epoch"] = self.history_["epoch"].astype(int)
         self.n_epochs_ = int(self.history_["epoch"][-1])

@@ -196,6 +196,16 @@ def test_early_stopping_restores_the_best_epoch():
     assert full.rmse(valid) > est.rmse(valid)
 
 
+def test_tol_stops_als_at_convergence():
+    train, _ = problem(13)
+    est = MatrixFactorization(3, solver="als", reg=1.0, n_epochs=500, tol=1e-10,
+                              random_state=0).fit(train)
+    h = est.history_["loss"]
+    assert est.converged_ and est.n_epochs_ < 500
+    assert h[-2] - h[-1] <= 1e-10 * h[-1] and np.all(h[-3] - h[-2] > 1e-10 * h[-2])
+    assert np.linalg.norm(est.objective_.grad(est.theta_)) < 1e-3
+
+
 def test_random_state_reproduces_and_a_generator_continues_its_stream():
     train, _ = problem(7)
     a = MatrixFactorization(2, lr=0.05, n_epochs=3, random_state=3).fit(train)
@@ -270,6 +280,7 @@ def test_cold_start_raise_also_guards_validation_during_fit():
         (dict(lr=0.0), "lr must be a finite number > 0"),
         (dict(lr_decay=1.5), r"lr_decay must be in \(0, 1\]"),
         (dict(n_epochs=0), "n_epochs must be an integer >= 1"),
+        (dict(tol=-1e-3), "tol must be a finite number >= 0"),
         (dict(solver="sgd", batch_size=32), "solver='sgd' updates after every rating"),
         (dict(solver="minibatch", batch_size=0), "batch_size must be an integer >= 1"),
         (dict(solver="minibatch", momentum=1.0), r"momentum must be in \[0, 1\)"),
