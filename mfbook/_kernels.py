@@ -22,7 +22,10 @@ per row (the :math:`\\lambda w_i / n_i` or :math:`\\lambda w_i / N` of the estim
 documentation).
 The kernels use no ``fastmath``: they follow IEEE arithmetic so that they agree with plain
 Python loops to rounding error.  ``cache=True`` stores the machine code next to this file
-(``mfbook/__pycache__``), so only the first run after a change pays the compilation.
+(``mfbook/__pycache__``), so only the first run after a change pays the compilation (a few
+seconds for all kernels; ``benchmarks/ch03_benchmark.py`` measures it in fresh processes with
+an empty cache).  Where the package directory is not writable, numba falls back to its
+user-wide cache directory; ``NUMBA_CACHE_DIR`` overrides both.
 """
 
 from __future__ import annotations
