@@ -72,7 +72,6 @@ def als_half_sweep(objective: MFObjective, theta: np.ndarray, side: str) -> np.n
     if side not in ("rows", "cols"):
         raise ValueError(f"side must be 'rows' or 'cols', got {side!r}")
     theta = np.array(objective._check_theta(theta), dtype=np.float64)
-    R = objective.ratings
     m, n = objective.shape
     k = objective.rank
     order, indptr, other, vals = _pattern(objective, side)
