@@ -6,6 +6,8 @@ Modules follow the story of the book:
 - :mod:`mfbook.objective` -- loss, gradient, Hessian and Hessian-vector products;
 - :mod:`mfbook.optim` -- gradient descent, momentum, Nesterov, Adam and a training loop;
 - :mod:`mfbook.als` -- alternating least squares for any objective convention;
+- :mod:`mfbook.recommender` -- a scikit-learn style latent factor estimator (SGD, mini-batch, Adam, ALS);
+- :mod:`mfbook.progress` -- a progress display for long fits, off in notebooks;
 - :mod:`mfbook.landscape` -- planes, directions, Hessian spectra, critical point classes;
 - :mod:`mfbook.metrics` -- error metrics and symmetry-invariant distances between factorizations;
 - :mod:`mfbook.trajectory` -- PCA of optimizer trajectories, random-walk baselines, Hessian along a path;

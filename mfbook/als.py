@@ -15,23 +15,30 @@ with :math:`s`, :math:`w_i`, :math:`\\lambda`, :math:`\\lambda_b` the convention
 objective (the factor :math:`h` cancels).  Each half-sweep exactly minimizes the objective
 over one block, so the loss never increases (tested).
 
-All the Gram matrices of one half-sweep come from a single sparse product: with
-:math:`S` the :math:`m \\times n` indicator of :math:`\\Omega` and :math:`P_j =
-\\operatorname{vec}(a_j a_j^\\top)`, the rows of :math:`S P` are
-:math:`\\operatorname{vec}\\sum_{j \\in \\Omega_i} a_j a_j^\\top`.  That costs
-:math:`O(|\\Omega| k^2)` inside SciPy's compiled sparse kernels, and the :math:`m` small
-systems are then solved in one batched call (with BLAS pinned to one thread, which is
-much faster for many tiny systems).
+One half-sweep is one compiled loop over the rows (:func:`mfbook._kernels.als_half`):
+for each row it accumulates the :math:`k \\times k` system from the row's observed entries
+(grouped by row and by column once per objective, and cached), adds the penalty and solves
+by Cholesky, with no :math:`(|\\Omega|, k, k)` temporary and no per-row Python overhead.
+A row whose system is singular (possible only without a penalty on it, with fewer entries
+than unknowns) gets the minimum-norm solution from the pseudo-inverse.  Cost of a sweep:
+:math:`O(|\\Omega| k^2 + (m + n) k^3)`.
+
+(An earlier version formed the Gram matrices as one sparse product :math:`S P`, with
+:math:`S` the indicator of :math:`\\Omega` and :math:`P_j = \\operatorname{vec}(a_j
+a_j^\\top)`, and solved them in one batched LAPACK call.  The compiled loop gives the same
+solutions up to rounding.  Measured on one core when it replaced it: about 0.7 s down to
+0.15 s per sweep on the MovieLens-1M-shaped problem of chapter 3 (:math:`k = 20`, biased),
+and about 2 ms down to 0.1 ms on the project's 100 x 60 problem, where set-up costs
+dominated.)
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Callable
 
 import numpy as np
-import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from .objective import MFObjective
 from .optim import OptimResult
@@ -39,63 +46,76 @@ from .optim import OptimResult
 __all__ = ["als", "als_half_sweep"]
 
 
-def _solve_blocks(G: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Solve the stacked systems ``G[i] x[i] = b[i]``; singular ones by least squares."""
-    with threadpool_limits(1):
-        try:
-            return np.linalg.solve(G, b[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            # Only possible without a penalty, for a row with fewer entries than unknowns:
-            # take the minimum-norm solution.
-            return np.einsum("nij,nj->ni", np.linalg.pinv(G), b)
+# The grouping of Omega by row and by column, per objective (its ratings are immutable).
+_PATTERNS: "weakref.WeakKeyDictionary[MFObjective, dict]" = weakref.WeakKeyDictionary()
+
+
+def _pattern(objective: MFObjective, side: str) -> tuple[np.ndarray, ...]:
+    """``(order, indptr, other, values)``: the entries of ``objective.ratings`` grouped by
+    row (``side="rows"``) or by column, as a CSR pattern; ``order`` maps CSR position to
+    entry, ``other`` holds the column (row) indices and ``values`` the ratings."""
+    cache = _PATTERNS.setdefault(objective, {})
+    if side not in cache:
+        R = objective.ratings
+        m, n = objective.shape
+        idx, other, n_self = (R.rows, R.cols, m) if side == "rows" else (R.cols, R.rows, n)
+        order = np.argsort(idx, kind="stable")
+        indptr = np.zeros(n_self + 1, dtype=np.int64)
+        np.cumsum(np.bincount(idx, minlength=n_self), out=indptr[1:])
+        cache[side] = (order, indptr, np.ascontiguousarray(other[order], dtype=np.int64),
+                       np.ascontiguousarray(R.values[order]))
+    return cache[side]
 
 
 def als_half_sweep(objective: MFObjective, theta: np.ndarray, side: str) -> np.ndarray:
     """Return ``theta`` with the row block (``side="rows"``) or column block minimized exactly."""
+    from ._kernels import als_half   # numba is imported on first use only
+
     if side not in ("rows", "cols"):
         raise ValueError(f"side must be 'rows' or 'cols', got {side!r}")
-    f = objective.unpack(theta)
-    R = objective.ratings
+    theta = np.array(objective._check_theta(theta), dtype=np.float64)
     m, n = objective.shape
     k = objective.rank
+    order, indptr, other, vals = _pattern(objective, side)
+    weights = objective._w_row if side == "rows" else objective._w_col
+    failed = np.empty(len(indptr) - 1, dtype=np.int64)
+    n_failed = als_half(theta, m, n, k, objective.biased, objective.mu, objective._s,
+                        objective.reg, objective.reg_bias, weights, indptr, other, vals,
+                        side == "rows", failed)
+    if n_failed:
+        _least_squares_rows(objective, theta, side, failed[:n_failed])
+    return theta
+
+
+def _least_squares_rows(objective: MFObjective, theta: np.ndarray, side: str,
+                        index: np.ndarray) -> None:
+    """Minimum-norm solutions (pseudo-inverse) of the singular block systems, in place.
+
+    Only possible without a penalty on the row, for a row with fewer entries than unknowns.
+    """
+    order, indptr, other, vals = _pattern(objective, side)
+    f = objective.unpack(theta)
     biased = objective.biased
+    k = objective.rank
     if side == "rows":
-        idx, other_idx, n_self = R.rows, R.cols, m
-        feats, weights = f.V, objective._w_row
-        other_bias = f.col_bias
+        feats, own, own_bias, other_bias, weights = f.V, f.U, f.row_bias, f.col_bias, objective._w_row
     else:
-        idx, other_idx, n_self = R.cols, R.rows, n
-        feats, weights = f.U, objective._w_col
-        other_bias = f.row_bias
-    if biased:
-        feats = np.hstack([feats, np.ones((feats.shape[0], 1))])
-        targets = R.values - objective.mu - other_bias[other_idx]
-    else:
-        targets = R.values
-    kk = feats.shape[1]
-    # Sparse indicator of Omega seen from this side (n_self x n_other), and targets on it.
-    S = sp.csr_matrix((np.ones(R.nnz), (idx, other_idx)), shape=(n_self, feats.shape[0]))
-    Y = sp.csr_matrix((targets, (idx, other_idx)), shape=S.shape)
-    outer = (feats[:, :, None] * feats[:, None, :]).reshape(feats.shape[0], kk * kk)
-    s = objective._s
-    G = s * (S @ outer).reshape(n_self, kk, kk)
-    rhs = s * (Y @ feats)
-    penalty = np.full(kk, objective.reg)
+        feats, own, own_bias, other_bias, weights = f.U, f.V, f.col_bias, f.row_bias, objective._w_col
+    penalty = np.full(k + biased, objective.reg)
     if biased:
         penalty[-1] = objective.reg_bias
-    G[:, np.arange(kk), np.arange(kk)] += weights[:, None] * penalty
-    x = _solve_blocks(G, rhs)
-    theta = np.array(theta, dtype=np.float64)
-    new = objective.unpack(theta)
-    if side == "rows":
-        new.U[...] = x[:, :k]
+    for i in index:
+        cols = other[indptr[i]:indptr[i + 1]]
+        y = vals[indptr[i]:indptr[i + 1]]
+        A = feats[cols]
         if biased:
-            new.row_bias[...] = x[:, k]
-    else:
-        new.V[...] = x[:, :k]
+            A = np.hstack([A, np.ones((len(cols), 1))])
+            y = y - objective.mu - other_bias[cols]
+        G = objective._s * (A.T @ A) + np.diag(weights[i] * penalty)
+        x = np.linalg.pinv(G) @ (objective._s * (A.T @ y))
+        own[i] = x[:k]
         if biased:
-            new.col_bias[...] = x[:, k]
-    return theta
+            own_bias[i] = x[k]
 
 
 def als(

@@ -1,0 +1,398 @@
+"""Compiled inner loops of :mod:`mfbook.recommender` and :mod:`mfbook.als` (numba).
+
+Private: the public entry points are :class:`mfbook.recommender.MatrixFactorization` and
+:func:`mfbook.als.als_half_sweep`, which validate their inputs and document the maths.
+
+Why a compiler.  Per-sample SGD is sequential by definition: the update on rating
+:math:`t+1` reads the factors written by rating :math:`t`, so it cannot be vectorized
+over ratings.  Written as a Python loop, each update costs a few microseconds of
+interpreter overhead, several seconds per epoch on a million ratings; compiled, it costs
+tens of nanoseconds (chapter 3 and ``benchmarks/ch03_benchmark.py`` give the measurements).
+Mini-batch steps and the normal equations of ALS are vectorizable, but compiled loops
+avoid the temporaries and per-call overheads of the vectorized forms (an ``(N, k, k)``
+array for the Gram matrices, a batched LAPACK call for many ``k x k`` systems) and were
+faster here at every size.
+
+Conventions shared by the kernels.  The parameters are one flat vector ``theta`` laid out
+like :class:`mfbook.objective.MFObjective`: ``[U.ravel(), V.ravel(), b, c]`` with the biases
+only in the biased model.  The kernels number the :math:`m + n` parameter rows as users
+``0..m-1`` then items ``m..m+n-1``: row ``r`` has its factors at ``theta[r*k:(r+1)*k]`` and
+its bias at ``theta[(m+n)*k + r]``.  ``pen`` and ``pen_bias`` hold one penalty coefficient
+per row (the :math:`\\lambda w_i / n_i` or :math:`\\lambda w_i / N` of the estimator's
+documentation).
+The kernels use no ``fastmath``: they follow IEEE arithmetic so that they agree with plain
+Python loops to rounding error.  ``cache=True`` stores the machine code next to this file
+(``mfbook/__pycache__``), so only the first run after a change pays the compilation (a few
+seconds for all kernels; ``benchmarks/ch03_benchmark.py`` measures it in fresh processes with
+an empty cache).  Where the package directory is not writable, numba falls back to its
+user-wide cache directory; ``NUMBA_CACHE_DIR`` overrides both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def sgd_epoch(rows, cols, vals, theta, m, k, biased, mu, lr, pen, pen_bias, all_rows, last):
+    """One epoch of per-sample SGD over the ratings in the order given; updates ``theta``.
+
+    ``rows``, ``cols``, ``vals`` are already in visiting order (gathered by the caller:
+    reading them through a permutation inside the loop was 3x slower).  ``pen`` and
+    ``pen_bias`` hold one penalty coefficient per row of :math:`U` then :math:`V`.  For
+    rating :math:`(i, j)` with residual :math:`e` at the current parameters, and
+    :math:`d_x = 1 - 2\\eta\\,\\text{pen}_x`:
+
+    .. math::
+        \\mathbf u_i \\leftarrow d_{i} \\mathbf u_i + 2\\eta e\\,\\mathbf v_j, \\quad
+        \\mathbf v_j \\leftarrow d_{j} \\mathbf v_j + 2\\eta e\\,\\mathbf u_i, \\quad
+        b_i \\leftarrow d^b_{i} b_i + 2\\eta e, \\quad c_j \\leftarrow d^b_{j} c_j + 2\\eta e,
+
+    all from the values before the step.  With ``all_rows`` every *other* row is also
+    multiplied by its :math:`d` at every step (the penalty gradient on all rows); that decay
+    is applied lazily, as :math:`d^{\\,s}` for the :math:`s` steps since the row was last
+    brought up to date (``last``, one step counter per row, zero on entry and on exit), and
+    every row is brought up to date at the end of the epoch.
+    """
+    n_steps = rows.shape[0]
+    n = last.shape[0] - m
+    off_v = m * k
+    off_b = (m + n) * k
+    for t in range(n_steps):
+        i = rows[t]
+        j = m + cols[t]          # row index of item j among the m + n rows
+        ui = i * k
+        vj = off_v + cols[t] * k
+        bi = off_b + i
+        cj = off_b + j
+        if all_rows:
+            gap = t - last[i]
+            if gap > 0:
+                f = (1.0 - 2.0 * lr * pen[i]) ** gap
+                for a in range(k):
+                    theta[ui + a] *= f
+                if biased:
+                    theta[bi] *= (1.0 - 2.0 * lr * pen_bias[i]) ** gap
+            gap = t - last[j]
+            if gap > 0:
+                f = (1.0 - 2.0 * lr * pen[j]) ** gap
+                for a in range(k):
+                    theta[vj + a] *= f
+                if biased:
+                    theta[cj] *= (1.0 - 2.0 * lr * pen_bias[j]) ** gap
+            last[i] = t + 1
+            last[j] = t + 1
+        pred = 0.0
+        for a in range(k):
+            pred += theta[ui + a] * theta[vj + a]
+        if biased:
+            pred += mu + theta[bi] + theta[cj]
+        c = 2.0 * lr * (vals[t] - pred)
+        du = 1.0 - 2.0 * lr * pen[i]
+        dv = 1.0 - 2.0 * lr * pen[j]
+        for a in range(k):
+            u = theta[ui + a]
+            v = theta[vj + a]
+            theta[ui + a] = du * u + c * v
+            theta[vj + a] = dv * v + c * u
+        if biased:
+            theta[bi] = (1.0 - 2.0 * lr * pen_bias[i]) * theta[bi] + c
+            theta[cj] = (1.0 - 2.0 * lr * pen_bias[j]) * theta[cj] + c
+    if all_rows:
+        for r in range(m + n):
+            gap = n_steps - last[r]
+            if gap > 0:
+                start = r * k
+                f = (1.0 - 2.0 * lr * pen[r]) ** gap
+                for a in range(k):
+                    theta[start + a] *= f
+                if biased:
+                    theta[off_b + r] *= (1.0 - 2.0 * lr * pen_bias[r]) ** gap
+            last[r] = 0
+
+
+@njit(cache=True)
+def _dense_update(theta, grad, mom, sec, base, n_rows, width, pen, n_b, lr, all_rows, method,
+                  beta1, beta2, eps, c1, c2):
+    """Apply one step to ``n_rows`` rows of ``width`` parameters starting at ``base``.
+
+    The gradient is ``grad / n_b`` plus, if ``all_rows``, ``2 pen[r] theta``; ``grad`` is
+    zeroed.  The method is chosen outside the loops so that each loop stays simple.
+    """
+    for r in range(n_rows):
+        p2 = 2.0 * pen[r] if all_rows else 0.0
+        start = base + r * width
+        if method == 0:
+            for q in range(start, start + width):
+                g = grad[q] / n_b + p2 * theta[q]
+                grad[q] = 0.0
+                theta[q] -= lr * g
+        elif method == 1:
+            for q in range(start, start + width):
+                g = grad[q] / n_b + p2 * theta[q]
+                grad[q] = 0.0
+                mom[q] = beta1 * mom[q] - lr * g
+                theta[q] += mom[q]
+        else:
+            for q in range(start, start + width):
+                g = grad[q] / n_b + p2 * theta[q]
+                grad[q] = 0.0
+                mom[q] = beta1 * mom[q] + (1.0 - beta1) * g
+                sec[q] = beta2 * sec[q] + (1.0 - beta2) * g * g
+                theta[q] -= lr * (mom[q] / c1) / (np.sqrt(sec[q] / c2) + eps)
+
+
+@njit(cache=True)
+def minibatch_epoch(rows, cols, vals, batch, theta, m, k, biased, mu, lr, pen, pen_bias,
+                    all_rows, method, beta1, beta2, eps, step, grad, mom, sec, mark):
+    """One epoch of mini-batch steps; updates ``theta`` and the optimizer state in place.
+
+    ``rows``, ``cols``, ``vals`` are in visiting order; each batch of ``batch`` consecutive
+    ratings (the last may be smaller) gives the gradient estimate
+
+    .. math::
+        g = \\frac{1}{|B|} \\sum_{(i,j) \\in B} \\big(\\nabla e_{ij}^2 + [\\text{rows}]\\,
+        2\\,\\text{pen} \\odot \\theta_{(i,j)}\\big) + [\\text{all}]\\, 2\\,\\text{pen} \\odot \\theta
+
+    (the penalty on the rows of the batch, once per rating, or on every row once per step;
+    ``pen``, ``pen_bias`` hold one coefficient per row of :math:`U` then :math:`V`), and
+    ``method`` applies it: 0 plain step :math:`\\theta \\leftarrow \\theta - \\eta g`
+    (only the rows of the batch change, unless ``all_rows``), 1 heavy ball
+    :math:`m \\leftarrow \\beta_1 m - \\eta g,\\ \\theta \\leftarrow \\theta + m`,
+    2 Adam with bias correction
+    :math:`\\theta \\leftarrow \\theta - \\eta\\,\\hat m / (\\sqrt{\\hat s} + \\epsilon)`.
+    Methods 1 and 2, and ``all_rows``, touch every parameter at every step.  ``step`` is
+    Adam's step counter before the epoch; the counter after it is returned.  ``grad`` must
+    be zero on entry and is zero on exit; ``mark`` (one int per row of :math:`U` and
+    :math:`V`) must be -1 on entry and is -1 on exit.
+    """
+    n_total = rows.shape[0]
+    n = mark.shape[0] - m
+    off_v = m * k
+    off_b = (m + n) * k
+    touched = np.empty(2 * batch, dtype=np.int64)
+    dense = all_rows or method != 0
+    for start in range(0, n_total, batch):
+        stop = min(start + batch, n_total)
+        n_b = stop - start
+        n_touched = 0
+        for t in range(start, stop):
+            i = rows[t]
+            j = m + cols[t]
+            ui = i * k
+            vj = off_v + cols[t] * k
+            if not dense:
+                if mark[i] < 0:
+                    mark[i] = 1
+                    touched[n_touched] = i
+                    n_touched += 1
+                if mark[j] < 0:
+                    mark[j] = 1
+                    touched[n_touched] = j
+                    n_touched += 1
+            pred = 0.0
+            for a in range(k):
+                pred += theta[ui + a] * theta[vj + a]
+            if biased:
+                pred += mu + theta[off_b + i] + theta[off_b + j]
+            c = -2.0 * (vals[t] - pred)
+            for a in range(k):
+                grad[ui + a] += c * theta[vj + a]
+                grad[vj + a] += c * theta[ui + a]
+            if biased:
+                grad[off_b + i] += c
+                grad[off_b + j] += c
+            if not all_rows:
+                pu = 2.0 * pen[i]
+                pv = 2.0 * pen[j]
+                for a in range(k):
+                    grad[ui + a] += pu * theta[ui + a]
+                    grad[vj + a] += pv * theta[vj + a]
+                if biased:
+                    grad[off_b + i] += 2.0 * pen_bias[i] * theta[off_b + i]
+                    grad[off_b + j] += 2.0 * pen_bias[j] * theta[off_b + j]
+        if not dense:
+            # Plain step on the rows of the batch only; everything else has zero gradient.
+            for s in range(n_touched):
+                r = touched[s]
+                base = r * k
+                for a in range(k):
+                    theta[base + a] -= lr * (grad[base + a] / n_b)
+                    grad[base + a] = 0.0
+                if biased:
+                    q = off_b + r
+                    theta[q] -= lr * (grad[q] / n_b)
+                    grad[q] = 0.0
+                mark[r] = -1
+            continue
+        step += 1
+        c1 = 1.0 - beta1 ** step
+        c2 = 1.0 - beta2 ** step
+        _dense_update(theta, grad, mom, sec, 0, m + n, k, pen, n_b, lr, all_rows, method,
+                      beta1, beta2, eps, c1, c2)
+        if biased:
+            _dense_update(theta, grad, mom, sec, off_b, m + n, 1, pen_bias, n_b, lr, all_rows,
+                          method, beta1, beta2, eps, c1, c2)
+    return step
+
+
+@njit(cache=True)
+def als_half(theta, m, n, k, biased, mu, s, reg, reg_bias, weights, indptr, other, vals,
+             solve_users, failed):
+    """One exact ALS half-sweep in place: every user row (``solve_users``) or item row.
+
+    Row :math:`i` of the solved side, with its observed entries given as a CSR pattern
+    (``indptr``, ``other`` = indices on the other side, ``vals`` the ratings), gets the
+    solution of
+
+    .. math::
+        \\Big(s \\sum_p a_p a_p^\\top + w_i\\,\\mathrm{diag}(\\lambda, \\dots, \\lambda,
+        \\lambda_b)\\Big) x_i = s \\sum_p y_p\\, a_p,
+
+    :math:`a_p` = the other side's factors (with a trailing 1 in the biased model) and
+    :math:`y_p = r_p - \\mu - \\text{(other side's bias)}` (biased) or :math:`r_p`.  The
+    system is accumulated in a local :math:`k \\times k` block and solved by Cholesky.  A
+    system that is exactly zero (no entries, no penalty) gets :math:`x_i = 0`, its
+    minimum-norm solution; a row whose Cholesky factorization meets a pivot below
+    :math:`10^{-12}` times the largest diagonal entry is left unchanged and its index is
+    written to ``failed``; the number of such rows is returned (the caller solves them by
+    least squares).
+    """
+    kk = k + 1 if biased else k
+    G = np.empty((kk, kk))
+    rhs = np.empty(kk)
+    f = np.empty(kk)
+    x = np.empty(kk)
+    off_b = (m + n) * k
+    self_off = 0 if solve_users else m
+    other_off = m if solve_users else 0
+    n_failed = 0
+    for i in range(indptr.shape[0] - 1):
+        for a in range(kk):
+            rhs[a] = 0.0
+            for b in range(kk):
+                G[a, b] = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            o = other_off + other[p]
+            y = vals[p]
+            for a in range(k):
+                f[a] = theta[o * k + a]
+            if biased:
+                f[k] = 1.0
+                y -= mu + theta[off_b + o]
+            for a in range(kk):
+                fa = f[a]
+                rhs[a] += y * fa
+                for b in range(kk):
+                    G[a, b] += fa * f[b]
+        top = 0.0
+        for a in range(kk):
+            for b in range(kk):
+                G[a, b] *= s
+            rhs[a] *= s
+            G[a, a] += weights[i] * (reg if a < k else reg_bias)
+            top = max(top, G[a, a])
+        r = self_off + i
+        if top == 0.0:
+            # Nothing observed and nothing penalized: the minimum-norm solution is 0.
+            for a in range(k):
+                theta[r * k + a] = 0.0
+            if biased:
+                theta[off_b + r] = 0.0
+            continue
+        # Cholesky G = L L^T in the lower triangle of G, then two triangular solves.
+        ok = True
+        for a in range(kk):
+            d = G[a, a]
+            for q in range(a):
+                d -= G[a, q] * G[a, q]
+            if d <= 1e-12 * top:
+                ok = False
+                break
+            d = np.sqrt(d)
+            G[a, a] = d
+            for b in range(a + 1, kk):
+                v = G[b, a]
+                for q in range(a):
+                    v -= G[b, q] * G[a, q]
+                G[b, a] = v / d
+        if not ok:
+            failed[n_failed] = i
+            n_failed += 1
+            continue
+        for a in range(kk):
+            v = rhs[a]
+            for q in range(a):
+                v -= G[a, q] * x[q]
+            x[a] = v / G[a, a]
+        for a in range(kk - 1, -1, -1):
+            v = x[a]
+            for q in range(a + 1, kk):
+                v -= G[q, a] * x[q]
+            x[a] = v / G[a, a]
+        for a in range(k):
+            theta[r * k + a] = x[a]
+        if biased:
+            theta[off_b + r] = x[k]
+    return n_failed
+
+
+@njit(cache=True)
+def predict_pairs(theta, m, n, k, biased, mu, rows, cols, out):
+    """``out[t]`` = :math:`\\hat r` at ``(rows[t], cols[t])`` (indices must be in range)."""
+    off_v = m * k
+    off_b = (m + n) * k
+    for t in range(rows.shape[0]):
+        ui = rows[t] * k
+        vj = off_v + cols[t] * k
+        acc = 0.0
+        for a in range(k):
+            acc += theta[ui + a] * theta[vj + a]
+        if biased:
+            acc += mu + theta[off_b + rows[t]] + theta[off_b + m + cols[t]]
+        out[t] = acc
+
+
+@njit(cache=True)
+def evaluate(theta, m, n, k, biased, mu, penalty_weights, rows, cols, vals, vrows, vcols,
+             vvals, clip, lo, hi):
+    """``(L, train SSE, validation SSE)`` in one pass, for the per-epoch history.
+
+    :math:`L = \\sum e^2 + \\sum_q w_q \\theta_q^2` uses unclipped predictions; the two sums
+    of squared errors use predictions clipped to ``[lo, hi]`` if ``clip``.
+    """
+    off_v = m * k
+    off_b = (m + n) * k
+    sse = 0.0
+    sse_train = 0.0
+    for t in range(rows.shape[0]):
+        ui = rows[t] * k
+        vj = off_v + cols[t] * k
+        acc = 0.0
+        for a in range(k):
+            acc += theta[ui + a] * theta[vj + a]
+        if biased:
+            acc += mu + theta[off_b + rows[t]] + theta[off_b + m + cols[t]]
+        e = vals[t] - acc
+        sse += e * e
+        if clip:
+            e = vals[t] - min(max(acc, lo), hi)
+        sse_train += e * e
+    pen = 0.0
+    for q in range(theta.shape[0]):
+        pen += penalty_weights[q] * theta[q] * theta[q]
+    sse_valid = 0.0
+    for t in range(vrows.shape[0]):
+        ui = vrows[t] * k
+        vj = off_v + vcols[t] * k
+        acc = 0.0
+        for a in range(k):
+            acc += theta[ui + a] * theta[vj + a]
+        if biased:
+            acc += mu + theta[off_b + vrows[t]] + theta[off_b + m + vcols[t]]
+        if clip:
+            acc = min(max(acc, lo), hi)
+        e = vvals[t] - acc
+        sse_valid += e * e
+    return sse + pen, sse_train, sse_valid
