@@ -47,3 +47,19 @@ def test_plotly_renderer_ignores_other_mime_types():
 
 def test_mathjax_is_shipped():
     assert (_STATIC / MATHJAX_FILE).stat().st_size > 1_000_000
+
+
+def test_merge_streams_joins_consecutive_chunks_of_one_stream():
+    from mfbook.book.execute import merge_streams
+
+    outs = [
+        {"output_type": "stream", "name": "stdout", "text": "a\n"},
+        {"output_type": "stream", "name": "stdout", "text": ["b\n", "c\n"]},
+        {"output_type": "stream", "name": "stderr", "text": "w\n"},
+        {"output_type": "display_data", "data": {"text/plain": "fig"}, "metadata": {}},
+        {"output_type": "stream", "name": "stdout", "text": "d\n"},
+    ]
+    merged = merge_streams(outs)
+    assert [o["output_type"] for o in merged] == ["stream", "stream", "display_data", "stream"]
+    assert merged[0]["text"] == "a\nb\nc\n"
+    assert merged[1]["text"] == "w\n" and merged[3]["text"] == "d\n"

@@ -51,20 +51,22 @@ def central_gradient(fun, x, h=1e-6):
     return g
 
 
+@pytest.mark.parametrize("dense", [False, True], ids=["triplets", "dense"])
 @pytest.mark.parametrize("conv", CONVENTIONS)
-def test_loss_matches_dense_reference(conv):
+def test_loss_matches_dense_reference(conv, dense):
     R, k = problem()
-    obj = MFObjective(R, k, **conv)
+    obj = MFObjective(R, k, **conv, dense=dense)
     theta = obj.random_params(std=0.7, seed=1)
     if obj.biased:
         theta[-(R.shape[0] + R.shape[1]):] = np.random.default_rng(2).normal(size=R.shape[0] + R.shape[1])
     assert obj.loss(theta) == pytest.approx(dense_reference_loss(obj, theta), rel=1e-12)
 
 
+@pytest.mark.parametrize("dense", [False, True], ids=["triplets", "dense"])
 @pytest.mark.parametrize("conv", CONVENTIONS)
-def test_gradient_matches_finite_differences(conv):
+def test_gradient_matches_finite_differences(conv, dense):
     R, k = problem(seed=3)
-    obj = MFObjective(R, k, **conv)
+    obj = MFObjective(R, k, **conv, dense=dense)
     theta = np.random.default_rng(4).normal(size=obj.dim)
     loss, grad = obj.loss_grad(theta)
     assert loss == pytest.approx(obj.loss(theta), rel=1e-14)
@@ -72,10 +74,11 @@ def test_gradient_matches_finite_differences(conv):
     assert np.allclose(grad, fd, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("dense", [False, True], ids=["triplets", "dense"])
 @pytest.mark.parametrize("conv", CONVENTIONS)
-def test_hessian_matches_finite_differences_of_gradient(conv):
+def test_hessian_matches_finite_differences_of_gradient(conv, dense):
     R, k = problem(seed=5, m=5, n=4, k=2)
-    obj = MFObjective(R, k, **conv)
+    obj = MFObjective(R, k, **conv, dense=dense)
     theta = np.random.default_rng(6).normal(size=obj.dim)
     H = obj.hessian(theta)
     assert np.allclose(H, H.T, atol=1e-13)
@@ -86,10 +89,11 @@ def test_hessian_matches_finite_differences_of_gradient(conv):
     assert np.allclose(H, fd, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("dense", [False, True], ids=["triplets", "dense"])
 @pytest.mark.parametrize("conv", CONVENTIONS)
-def test_hvp_matches_hessian_and_finite_differences(conv):
+def test_hvp_matches_hessian_and_finite_differences(conv, dense):
     R, k = problem(seed=7)
-    obj = MFObjective(R, k, **conv)
+    obj = MFObjective(R, k, **conv, dense=dense)
     rng = np.random.default_rng(8)
     theta = rng.normal(size=obj.dim)
     for _ in range(3):
@@ -150,6 +154,34 @@ def test_cost_does_not_grow_with_dense_size():
     assert np.isfinite(loss) and grad.shape == hv.shape == (obj.dim,)
 
 
+def test_dense_path_is_chosen_by_density_and_agrees_with_triplets():
+    sparse_problem = streamrec(n_users=200, n_items=100, obs_rate=0.03, seed=0).observed
+    dense_problem = streamrec(n_users=200, n_items=100, obs_rate=0.2, seed=0).observed
+    assert not MFObjective(sparse_problem, 3)._dense
+    assert MFObjective(dense_problem, 3)._dense
+    for conv in CONVENTIONS:
+        objs = [MFObjective(dense_problem, 3, **conv, dense=flag) for flag in (False, True)]
+        rng = np.random.default_rng(1)
+        theta, direction = rng.normal(size=(2, objs[0].dim))
+        (l0, g0), (l1, g1) = (o.loss_grad(theta) for o in objs)
+        assert l1 == pytest.approx(l0, rel=1e-12)
+        assert np.allclose(g1, g0, rtol=1e-12, atol=1e-12)
+        assert np.allclose(objs[1].hvp(theta, direction), objs[0].hvp(theta, direction),
+                           rtol=1e-12, atol=1e-12)
+        # A second call reuses the work arrays: it must not see the first call's values.
+        assert objs[1].loss_grad(2 * theta)[0] == pytest.approx(objs[0].loss(2 * theta), rel=1e-12)
+
+
+def test_tiny_problems_keep_exact_symmetry_under_gradient_descent():
+    # Chapter 1 relies on it: from u = v on a symmetric target, u = v holds bit for bit.
+    obj = MFObjective(Ratings.from_dense(np.array([[1.0, 2.0], [2.0, -2.0]])), 1)
+    assert not obj._dense
+    theta = np.r_[0.03, -0.07, 0.03, -0.07]
+    for _ in range(2000):
+        theta = theta - 0.02 * obj.grad(theta)
+    assert np.array_equal(theta[:2], theta[2:])
+
+
 def test_count_weighting_matches_per_rating_penalty():
     R, k = problem(seed=11)
     obj = MFObjective(R, k, reg=0.4, reg_weighting="count")
@@ -178,6 +210,7 @@ def test_random_params_layout_matches_a_flat_draw():
         (dict(rank=2, reg_bias=-0.1, biased=True), "reg_bias"),
         (dict(rank=2, reg_weighting="rows"), "reg_weighting"),
         (dict(rank=2, mu=3.0), "mu"),
+        (dict(rank=2, dense="yes"), "dense"),
     ],
 )
 def test_constructor_validation(kwargs, message):

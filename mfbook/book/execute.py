@@ -27,6 +27,24 @@ ROOT = Path(__file__).resolve().parents[2]
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+def merge_streams(outputs: list) -> list:
+    """Join consecutive ``stream`` outputs of the same name into one.
+
+    How a kernel splits printed text into chunks depends on timing (a cell that prints
+    between two slow steps sends several chunks), so without this a re-run could store
+    the same text split differently and the notebook file would change for no reason.
+    """
+    merged: list = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and prev is not None
+                and prev.get("output_type") == "stream" and prev.get("name") == out.get("name")):
+            prev["text"] = "".join(prev["text"]) + "".join(out["text"])
+        else:
+            merged.append(out)
+    return merged
+
+
 def execute_notebook(path: Path, timeout: int = 600) -> float:
     """Execute ``path`` in place; return the wall time in seconds."""
     import nbformat
@@ -53,6 +71,7 @@ def execute_notebook(path: Path, timeout: int = 600) -> float:
         if cell.cell_type == "code":
             count += 1
             cell.execution_count = count
+            cell.outputs = merge_streams(cell.outputs)
             for out in cell.get("outputs", []):
                 if "execution_count" in out:
                     out["execution_count"] = count
