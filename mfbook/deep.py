@@ -52,7 +52,8 @@ import numpy as np
 from scipy.optimize import brentq
 
 from .data import SeedLike, as_generator
-from .landscape import HessianExtremes, classify_critical_point, hessian_extremes
+from .landscape import (HessianExtremes, classify_critical_point, hessian_extremes,
+                        orthonormal_span)
 from .optim import GradientDescent, OptimResult, minimize
 
 __all__ = [
@@ -882,13 +883,7 @@ class HessianCheck(NamedTuple):
 
 
 def _orbit_basis(model: DeepMF, theta: np.ndarray, tol: float = 1e-8) -> np.ndarray:
-    T = model.symmetry_tangents(theta)
-    if T.shape[1] == 0:
-        return np.zeros((model.dim, 0))
-    Uo, so, _ = np.linalg.svd(T, full_matrices=False)
-    if so.size == 0 or so[0] == 0:
-        return np.zeros((model.dim, 0))
-    return Uo[:, so > tol * so[0]]
+    return orthonormal_span(model.symmetry_tangents(theta), tol)
 
 
 def hessian_check(model: DeepMF, theta: np.ndarray, *, rtol: float = 1e-7) -> HessianCheck:

@@ -54,6 +54,7 @@ __all__ = [
     "svd_critical_points",
     "symmetry_tangents",
     "orbit_dimension",
+    "orthonormal_span",
     "balance_factors",
     "escape_time",
 ]
@@ -698,6 +699,24 @@ def orbit_dimension(objective: MFObjective, theta: np.ndarray, tol: float = 1e-8
         return 0
     s = np.linalg.svd(T, compute_uv=False)
     return int(np.sum(s > tol * max(1.0, float(np.linalg.norm(theta)))))
+
+
+def orthonormal_span(T: np.ndarray, tol: float = 1e-8) -> np.ndarray:
+    """An orthonormal basis of the column span of ``T``, shape ``(d, q)``.
+
+    The left singular vectors of ``T`` whose singular values exceed ``tol`` times the largest
+    one; ``q = 0`` if ``T`` has no columns or is zero.  Used to turn the (dependent, not
+    orthonormal) tangents of a symmetry orbit into a basis that can be projected out.
+    """
+    T = np.asarray(T, dtype=np.float64)
+    if T.ndim != 2:
+        raise ValueError(f"T must be a 2-d array of column vectors, got shape {T.shape}")
+    if T.shape[1] == 0:
+        return np.zeros((T.shape[0], 0))
+    W, s, _ = np.linalg.svd(T, full_matrices=False)
+    if s[0] == 0:
+        return np.zeros((T.shape[0], 0))
+    return W[:, s > tol * s[0]]
 
 
 def balance_factors(objective: MFObjective, theta: np.ndarray) -> np.ndarray:

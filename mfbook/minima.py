@@ -31,7 +31,7 @@ import numpy as np
 from scipy.optimize import minimize as _scipy_minimize
 
 from .data import SeedLike
-from .landscape import HessianExtremes, hessian_extremes, symmetry_tangents
+from .landscape import HessianExtremes, hessian_extremes, orthonormal_span, symmetry_tangents
 from .metrics import product_distance
 from .objective import MFObjective
 from .optim import OptimResult
@@ -115,13 +115,7 @@ def symmetry_basis(objective: MFObjective, theta: np.ndarray, tol: float = 1e-8)
         ``q`` is the orbit dimension (0 without a symmetry).
     """
     objective = _check_objective(objective)
-    T = symmetry_tangents(objective, theta)
-    if T.shape[1] == 0:
-        return np.zeros((objective.dim, 0))
-    W, s, _ = np.linalg.svd(T, full_matrices=False)
-    if s.size == 0 or s[0] == 0:
-        return np.zeros((objective.dim, 0))
-    return W[:, s > tol * s[0]]
+    return orthonormal_span(symmetry_tangents(objective, theta), tol)
 
 
 def hessian_extremes_modulo_symmetry(

@@ -115,3 +115,19 @@ def test_classify_validation():
         classify_critical_point([np.nan])
     with pytest.raises(ValueError, match="symmetry_dim"):
         classify_critical_point([1.0], symmetry_dim=2)
+
+
+def test_orthonormal_span_drops_dependent_columns():
+    from mfbook.landscape import orthonormal_span
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(6, 2))
+    T = np.column_stack([A, A @ np.array([2.0, -1.0]), np.zeros(6)])  # rank 2, 4 columns
+    Q = orthonormal_span(T)
+    assert Q.shape == (6, 2)
+    assert np.allclose(Q.T @ Q, np.eye(2), atol=1e-12)
+    assert np.allclose(Q @ (Q.T @ T), T, atol=1e-12)      # spans every column
+    assert orthonormal_span(np.zeros((6, 3))).shape == (6, 0)
+    assert orthonormal_span(np.zeros((6, 0))).shape == (6, 0)
+    with pytest.raises(ValueError, match="T must be"):
+        orthonormal_span(np.zeros(6))
