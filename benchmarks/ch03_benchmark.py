@@ -8,7 +8,7 @@ Writes ``benchmarks/results/ch03_benchmark.json`` and prints every figure agains
 
 1. **The latent factor project's problem** (100 x 60, 952 training ratings).  Each solver
    configuration is run twice from the same seed: by the estimator (compiled kernels) and
-   by a plain Python loop written here, the textbook algorithm one rating (or one batch, or
+   by a plain Python loop (``mfbook.reference``), the textbook algorithm one rating (or one batch, or
    one row) at a time.  Floors: parameters and per-epoch validation RMSE agree to 1e-10;
    the estimator is at least 20 times faster (whole fits, per-epoch evaluation included on
    both sides; best of several repeats).
@@ -43,6 +43,7 @@ import numpy as np  # noqa: E402
 
 from mfbook.data import Ratings, movielens_like, rating_matrix  # noqa: E402
 from mfbook.recommender import MatrixFactorization  # noqa: E402
+from mfbook.reference import loop_als, loop_stochastic  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COMMAND = "python benchmarks/ch03_benchmark.py"
@@ -55,116 +56,6 @@ NOISE_RATIO_FLOOR = 1.15      # RMSE / noise floor
 
 def rounded(values, digits: int = 6) -> list:
     return [float(f"{v:.{digits}g}") for v in np.asarray(values, dtype=float).ravel()]
-
-
-# ---------------------------------------------------------------------- plain Python loops
-def loop_penalty(train: Ratings, reg: float, reg_bias: float, weighting: str, placement: str):
-    """Coefficients c (per user row, per item row) such that a step adds 2 c x to x's gradient."""
-    n_row = train.row_counts().astype(float)
-    n_col = train.col_counts().astype(float)
-    w_row, w_col = (n_row, n_col) if weighting == "count" else (np.ones_like(n_row), np.ones_like(n_col))
-    if placement == "rows":
-        s_row, s_col = w_row / n_row, w_col / n_col
-    else:
-        s_row, s_col = w_row / train.nnz, w_col / train.nnz
-    return reg * s_row, reg * s_col, reg_bias * s_row, reg_bias * s_col
-
-
-def loop_rmse(U, V, b, c, mu, R: Ratings, clip) -> float:
-    """Vectorized, as in the project (only the training algorithms are plain loops)."""
-    pred = np.einsum("nk,nk->n", U[R.rows], V[R.cols]) + mu + b[R.rows] + c[R.cols]
-    if clip is not None:
-        pred = np.clip(pred, *clip)
-    return float(np.sqrt(np.mean((pred - R.values) ** 2)))
-
-
-def loop_stochastic(train, valid, *, rank, solver, biased=False, reg=0.0, reg_bias=None,
-                    reg_weighting="uniform", penalty="rows", lr=0.01, n_epochs=20,
-                    batch_size=None, momentum=0.0, beta1=0.9, beta2=0.999, eps=1e-8,
-                    clip=None, random_state=0, lr_decay=1.0):
-    """SGD, mini-batch SGD (heavy ball) and Adam as textbook loops over ratings."""
-    rng = np.random.default_rng(random_state)
-    m, n = train.shape
-    U = rng.normal(0, 0.1, (m, rank))
-    V = rng.normal(0, 0.1, (n, rank))
-    b, c = np.zeros(m), np.zeros(n)
-    mu = train.mean() if biased else 0.0
-    pu, pv, pb, pc = loop_penalty(train, reg, reg if reg_bias is None else reg_bias,
-                                  reg_weighting, penalty)
-    batch = 1 if solver == "sgd" else batch_size
-    params = [U, V, b, c]
-    vel = [np.zeros_like(x) for x in params]
-    sec = [np.zeros_like(x) for x in params]
-    t_adam = 0
-    history = []
-    for epoch in range(n_epochs):
-        eta = lr * lr_decay**epoch
-        order = rng.permutation(train.nnz)
-        for start in range(0, train.nnz, batch):
-            idx = order[start:start + batch]
-            g = [np.zeros_like(x) for x in params]
-            for p in idx:
-                i, j = train.rows[p], train.cols[p]
-                e = train.values[p] - (U[i] @ V[j] + (mu + b[i] + c[j] if biased else 0.0))
-                g[0][i] += -2 * e * V[j]
-                g[1][j] += -2 * e * U[i]
-                if biased:
-                    g[2][i] += -2 * e
-                    g[3][j] += -2 * e
-                if penalty == "rows":
-                    g[0][i] += 2 * pu[i] * U[i]
-                    g[1][j] += 2 * pv[j] * V[j]
-                    if biased:
-                        g[2][i] += 2 * pb[i] * b[i]
-                        g[3][j] += 2 * pc[j] * c[j]
-            g = [x / len(idx) for x in g]
-            if penalty == "all":
-                g[0] += 2 * pu[:, None] * U
-                g[1] += 2 * pv[:, None] * V
-                g[2] += 2 * pb * b
-                g[3] += 2 * pc * c
-            t_adam += 1
-            for x, gx, vx, sx in zip(params, g, vel, sec):
-                if solver == "adam":
-                    vx[...] = beta1 * vx + (1 - beta1) * gx
-                    sx[...] = beta2 * sx + (1 - beta2) * gx * gx
-                    x -= eta * (vx / (1 - beta1**t_adam)) / (np.sqrt(sx / (1 - beta2**t_adam)) + eps)
-                else:
-                    vx[...] = momentum * vx - eta * gx
-                    x += vx
-        history.append(loop_rmse(U, V, b, c, mu, valid, clip))
-    theta = np.concatenate([U.ravel(), V.ravel()] + ([b, c] if biased else []))
-    return theta, np.array(history)
-
-
-def loop_als(train, valid, *, rank, biased=False, reg=0.0, reg_bias=None,
-             reg_weighting="uniform", n_epochs=20, clip=None, random_state=0, **_):
-    """ALS as the textbook loop: one regularized least-squares solve per user, then per item."""
-    rng = np.random.default_rng(random_state)
-    m, n = train.shape
-    U = rng.normal(0, 0.1, (m, rank))
-    V = rng.normal(0, 0.1, (n, rank))
-    b, c = np.zeros(m), np.zeros(n)
-    mu = train.mean() if biased else 0.0
-    reg_bias = reg if reg_bias is None else reg_bias
-    R, mask = train.to_dense(fill=0.0), train.mask()
-    history = []
-    for _sweep in range(n_epochs):
-        for side in ("rows", "cols"):
-            X, B_, F, Fb = (U, b, V, c) if side == "rows" else (V, c, U, b)
-            for i in range(X.shape[0]):
-                obs = np.where(mask[i] if side == "rows" else mask[:, i])[0]
-                y = (R[i, obs] if side == "rows" else R[obs, i]) - (mu + Fb[obs] if biased else 0.0)
-                A = np.hstack([F[obs], np.ones((len(obs), 1))]) if biased else F[obs]
-                w = len(obs) if reg_weighting == "count" else 1.0
-                D = np.diag([reg * w] * rank + ([reg_bias * w] if biased else []))
-                x = np.linalg.solve(A.T @ A + D, A.T @ y)
-                X[i] = x[:rank]
-                if biased:
-                    B_[i] = x[rank]
-        history.append(loop_rmse(U, V, b, c, mu, valid, clip))
-    theta = np.concatenate([U.ravel(), V.ravel()] + ([b, c] if biased else []))
-    return theta, np.array(history)
 
 
 def best_time(fn, repeats: int) -> tuple[float, object]:

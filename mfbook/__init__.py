@@ -8,6 +8,7 @@ Modules follow the story of the book:
 - :mod:`mfbook.als` -- alternating least squares for any objective convention;
 - :mod:`mfbook.recommender` -- a scikit-learn style latent factor estimator (SGD, mini-batch, Adam, ALS);
 - :mod:`mfbook.progress` -- a progress display for long fits, off in notebooks;
+- :mod:`mfbook.reference` -- plain Python-loop versions of those solvers, to check them against;
 - :mod:`mfbook.landscape` -- planes, directions, Hessian spectra, critical point classes;
 - :mod:`mfbook.metrics` -- error metrics and symmetry-invariant distances between factorizations;
 - :mod:`mfbook.trajectory` -- PCA of optimizer trajectories, random-walk baselines, Hessian along a path;

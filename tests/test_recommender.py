@@ -7,6 +7,7 @@ from mfbook.objective import MFObjective
 from mfbook.optim import DivergenceError
 from mfbook.progress import ProgressBar, progress_bar, progress_enabled
 from mfbook.recommender import SOLVERS, MatrixFactorization
+from mfbook.reference import loop_als, loop_stochastic
 
 
 def tiny(seed=0, biased_offset=0.0):
@@ -18,70 +19,6 @@ def tiny(seed=0, biased_offset=0.0):
 def problem(seed=0):
     data = streamrec(n_users=60, n_items=40, true_rank=3, obs_rate=0.3, noise_std=0.2, seed=seed)
     return data.observed.split((0.8, 0.2), seed=seed + 1)
-
-
-# ---------------------------------------------------------------------- plain Python loops
-def penalty_coefficients(R, lam, lam_b, weighting, placement):
-    """Per-row coefficient c such that a step adds 2 c x to the gradient of row x."""
-    n_row, n_col = R.row_counts().astype(float), R.col_counts().astype(float)
-    w_row, w_col = (n_row, n_col) if weighting == "count" else (np.ones_like(n_row), np.ones_like(n_col))
-    if placement == "rows":
-        return lam * w_row / n_row, lam * w_col / n_col, lam_b * w_row / n_row, lam_b * w_col / n_col
-    N = R.nnz
-    return lam * w_row / N, lam * w_col / N, lam_b * w_row / N, lam_b * w_col / N
-
-
-def python_loop(R, k, *, solver, biased, lam, lam_b, weighting, placement, lr, n_epochs, seed,
-                batch=1, momentum=0.0, beta1=0.9, beta2=0.999, eps=1e-8, decay=1.0):
-    """The textbook loops, one rating or one batch at a time, with dense NumPy updates."""
-    rng = np.random.default_rng(seed)
-    m, n = R.shape
-    U = rng.normal(0, 0.1, (m, k))
-    V = rng.normal(0, 0.1, (n, k))
-    b, c = np.zeros(m), np.zeros(n)
-    mu = R.mean() if biased else 0.0
-    pu, pv, pb, pc = penalty_coefficients(R, lam, lam_b, weighting, placement)
-    params = [U, V, b, c]
-    vel = [np.zeros_like(x) for x in params]
-    sec = [np.zeros_like(x) for x in params]
-    t_adam = 0
-    for epoch in range(n_epochs):
-        eta = lr * decay**epoch
-        order = rng.permutation(R.nnz)
-        for start in range(0, R.nnz, batch):
-            idx = order[start:start + batch]
-            g = [np.zeros_like(x) for x in params]
-            for p in idx:
-                i, j, r = R.rows[p], R.cols[p], R.values[p]
-                e = r - (U[i] @ V[j] + (mu + b[i] + c[j] if biased else 0.0))
-                g[0][i] += -2 * e * V[j]
-                g[1][j] += -2 * e * U[i]
-                if biased:
-                    g[2][i] += -2 * e
-                    g[3][j] += -2 * e
-                if placement == "rows":
-                    g[0][i] += 2 * pu[i] * U[i]
-                    g[1][j] += 2 * pv[j] * V[j]
-                    if biased:
-                        g[2][i] += 2 * pb[i] * b[i]
-                        g[3][j] += 2 * pc[j] * c[j]
-            g = [x / len(idx) for x in g]
-            if placement == "all":
-                g[0] += 2 * pu[:, None] * U
-                g[1] += 2 * pv[:, None] * V
-                g[2] += 2 * pb * b
-                g[3] += 2 * pc * c
-            if solver == "adam":
-                t_adam += 1
-            for x, gx, vx, sx in zip(params, g, vel, sec):
-                if solver == "adam":
-                    vx[...] = beta1 * vx + (1 - beta1) * gx
-                    sx[...] = beta2 * sx + (1 - beta2) * gx * gx
-                    x -= eta * (vx / (1 - beta1**t_adam)) / (np.sqrt(sx / (1 - beta2**t_adam)) + eps)
-                else:
-                    vx[...] = momentum * vx - eta * gx
-                    x += vx
-    return np.concatenate([U.ravel(), V.ravel()] + ([b, c] if biased else []))
 
 
 LOOP_CASES = [
@@ -101,12 +38,13 @@ LOOP_CASES = [
 def test_compiled_solvers_match_plain_python_loops(case):
     R = tiny(0, biased_offset=3.0 if case["biased"] else 0.0)
     lr = 0.01 if case["solver"] == "adam" else 0.05
-    ref = python_loop(R, 2, lam=0.3, lam_b=0.1, lr=lr, n_epochs=4, seed=11, decay=0.9, **case)
-    est = MatrixFactorization(
-        2, solver=case["solver"], biased=case["biased"], reg=0.3, reg_bias=0.1,
+    params = dict(
+        solver=case["solver"], biased=case["biased"], reg=0.3, reg_bias=0.1,
         reg_weighting=case["weighting"], penalty=case["placement"], lr=lr, lr_decay=0.9,
         n_epochs=4, batch_size=case.get("batch") if case["solver"] != "sgd" else None,
-        momentum=case.get("momentum", 0.0), random_state=11).fit(R)
+        momentum=case.get("momentum", 0.0), random_state=11)
+    ref, _ = loop_stochastic(R, rank=2, **params)
+    est = MatrixFactorization(2, **params).fit(R)
     assert np.max(np.abs(est.theta_ - ref)) < 1e-12
 
 
@@ -130,6 +68,17 @@ def test_als_solver_is_mfbook_als_and_monotone():
     assert np.max(np.abs(est.theta_ - ref.x)) < 1e-10
     assert est.history_["loss"][-1] == pytest.approx(ref.fun, rel=1e-12)
     assert np.all(np.isnan(est.history_["lr"]))
+
+
+@pytest.mark.parametrize("biased, weighting", [(False, "uniform"), (True, "count")])
+def test_als_solver_matches_the_plain_loop_row_by_row(biased, weighting):
+    train, valid = problem(4)
+    params = dict(biased=biased, reg=1.5, reg_bias=0.5, reg_weighting=weighting,
+                  n_epochs=6, random_state=3)
+    ref, ref_hist = loop_als(train, valid, rank=3, **params)
+    est = MatrixFactorization(3, solver="als", **params).fit(train, valid)
+    assert np.max(np.abs(est.theta_ - ref)) < 1e-10
+    assert np.allclose(est.history_["valid_rmse"][1:], ref_hist, rtol=1e-10)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
