@@ -338,20 +338,25 @@ def als_half(theta, m, n, k, biased, mu, s, reg, reg_bias, weights, indptr, othe
     return n_failed
 
 
+@njit(cache=True, inline="always")
+def _prediction(theta, i, j, m, n, k, biased, mu):
+    """:math:`\\hat r_{ij} = \\mathbf u_i^\\top \\mathbf v_j\\ (+ \\mu + b_i + c_j)` from ``theta``."""
+    ui = i * k
+    vj = m * k + j * k
+    acc = 0.0
+    for a in range(k):
+        acc += theta[ui + a] * theta[vj + a]
+    if biased:
+        off_b = (m + n) * k
+        acc += mu + theta[off_b + i] + theta[off_b + m + j]
+    return acc
+
+
 @njit(cache=True)
 def predict_pairs(theta, m, n, k, biased, mu, rows, cols, out):
     """``out[t]`` = :math:`\\hat r` at ``(rows[t], cols[t])`` (indices must be in range)."""
-    off_v = m * k
-    off_b = (m + n) * k
     for t in range(rows.shape[0]):
-        ui = rows[t] * k
-        vj = off_v + cols[t] * k
-        acc = 0.0
-        for a in range(k):
-            acc += theta[ui + a] * theta[vj + a]
-        if biased:
-            acc += mu + theta[off_b + rows[t]] + theta[off_b + m + cols[t]]
-        out[t] = acc
+        out[t] = _prediction(theta, rows[t], cols[t], m, n, k, biased, mu)
 
 
 @njit(cache=True)
@@ -362,18 +367,10 @@ def evaluate(theta, m, n, k, biased, mu, penalty_weights, rows, cols, vals, vrow
     :math:`L = \\sum e^2 + \\sum_q w_q \\theta_q^2` uses unclipped predictions; the two sums
     of squared errors use predictions clipped to ``[lo, hi]`` if ``clip``.
     """
-    off_v = m * k
-    off_b = (m + n) * k
     sse = 0.0
     sse_train = 0.0
     for t in range(rows.shape[0]):
-        ui = rows[t] * k
-        vj = off_v + cols[t] * k
-        acc = 0.0
-        for a in range(k):
-            acc += theta[ui + a] * theta[vj + a]
-        if biased:
-            acc += mu + theta[off_b + rows[t]] + theta[off_b + m + cols[t]]
+        acc = _prediction(theta, rows[t], cols[t], m, n, k, biased, mu)
         e = vals[t] - acc
         sse += e * e
         if clip:
@@ -384,13 +381,7 @@ def evaluate(theta, m, n, k, biased, mu, penalty_weights, rows, cols, vals, vrow
         pen += penalty_weights[q] * theta[q] * theta[q]
     sse_valid = 0.0
     for t in range(vrows.shape[0]):
-        ui = vrows[t] * k
-        vj = off_v + vcols[t] * k
-        acc = 0.0
-        for a in range(k):
-            acc += theta[ui + a] * theta[vj + a]
-        if biased:
-            acc += mu + theta[off_b + vrows[t]] + theta[off_b + m + vcols[t]]
+        acc = _prediction(theta, vrows[t], vcols[t], m, n, k, biased, mu)
         if clip:
             acc = min(max(acc, lo), hi)
         e = vvals[t] - acc
