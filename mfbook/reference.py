@@ -44,6 +44,18 @@ def loop_rmse(U: np.ndarray, V: np.ndarray, b: np.ndarray, c: np.ndarray, mu: fl
     return float(np.sqrt(np.mean((pred - R.values) ** 2)))
 
 
+def _start(train: Ratings, rank: int, biased: bool, random_state: int):
+    """The estimator's starting point: factors :math:`\\mathcal N(0, 0.1^2)` (users, then
+    items) from ``default_rng(random_state)``, zero biases, and :math:`\\mu` the training
+    mean (0 for the plain model).  The generator is returned to continue the stream."""
+    rng = np.random.default_rng(random_state)
+    m, n = train.shape
+    U = rng.normal(0, 0.1, (m, rank))
+    V = rng.normal(0, 0.1, (n, rank))
+    mu = train.mean() if biased else 0.0
+    return rng, U, V, np.zeros(m), np.zeros(n), mu
+
+
 def loop_stochastic(train: Ratings, valid: Ratings | None = None, *, rank: int, solver: str,
                     biased: bool = False, reg: float = 0.0, reg_bias: float | None = None,
                     reg_weighting: str = "uniform", penalty: str = "rows", lr: float = 0.01,
@@ -66,12 +78,7 @@ def loop_stochastic(train: Ratings, valid: Ratings | None = None, *, rank: int, 
     :class:`~mfbook.objective.MFObjective`) and the validation RMSE after each epoch (empty
     without ``valid``).
     """
-    rng = np.random.default_rng(random_state)
-    m, n = train.shape
-    U = rng.normal(0, 0.1, (m, rank))
-    V = rng.normal(0, 0.1, (n, rank))
-    b, c = np.zeros(m), np.zeros(n)
-    mu = train.mean() if biased else 0.0
+    rng, U, V, b, c, mu = _start(train, rank, biased, random_state)
     pu, pv, pb, pc = loop_penalty(train, reg, reg if reg_bias is None else reg_bias,
                                   reg_weighting, penalty)
     batch = 1 if solver == "sgd" else batch_size
@@ -132,12 +139,7 @@ def loop_als(train: Ratings, valid: Ratings | None = None, *, rank: int, biased:
     :math:`D_i` the penalty (times :math:`n_i` for ``reg_weighting="count"``).  Returns the
     final parameters and the validation RMSE after each sweep (empty without ``valid``).
     """
-    rng = np.random.default_rng(random_state)
-    m, n = train.shape
-    U = rng.normal(0, 0.1, (m, rank))
-    V = rng.normal(0, 0.1, (n, rank))
-    b, c = np.zeros(m), np.zeros(n)
-    mu = train.mean() if biased else 0.0
+    rng, U, V, b, c, mu = _start(train, rank, biased, random_state)
     reg_bias = reg if reg_bias is None else reg_bias
     R, mask = train.to_dense(fill=0.0), train.mask()
     history = []
