@@ -8,9 +8,7 @@ factors drawn by ``default_rng(init_seed)`` exactly as the case study draws them
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 # One BLAS thread: results then do not depend on the machine's core count, and the small
 # products of these runs are not faster on two busy threads.
@@ -19,11 +17,12 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from mfbook.data import streamrec  # noqa: E402
-from mfbook.objective import MFObjective  # noqa: E402
-from mfbook.optim import Adam, GradientDescent, HeavyBall, Nesterov  # noqa: E402
+from mfbook.book import load_results as load  # noqa: E402, F401
+from mfbook.book import rounded as _rounded  # noqa: E402
+from mfbook.book import save_results  # noqa: E402
+from mfbook.datasets import streamrec  # noqa: E402
+from mfbook.core import Adam, GradientDescent, HeavyBall, MFObjective, Nesterov, rmse  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
 RANK = 10            # rank of the case study's model
 INIT_STD = 0.01      # theta_init = rng.normal(0, 0.01, d)
 STEPS = 3000         # n_steps=3000
@@ -59,26 +58,13 @@ def init(f: MFObjective, seed: int) -> np.ndarray:
 
 def hidden_rmse(f: MFObjective, theta: np.ndarray, hidden) -> float:
     """RMSE of the predictions against the noise-free truth on the unobserved entries."""
-    pred = f.predict(theta, hidden.rows, hidden.cols)
-    return float(np.sqrt(np.mean((pred - hidden.values) ** 2)))
+    return rmse(f.predict(theta, hidden.rows, hidden.cols), hidden)
 
 
 def rounded(values, digits: int = 8) -> list:
-    """A JSON-friendly list of floats with ``digits`` significant digits (None for NaN)."""
-    out = []
-    for v in np.asarray(values, dtype=float).ravel():
-        out.append(None if not np.isfinite(v) else float(f"{v:.{digits}g}"))
-    return out
+    """Floats with 8 significant digits for the JSON files of chapter 2."""
+    return _rounded(values, digits)
 
 
 def save(name: str, obj: dict) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / name).write_text(json.dumps(obj, indent=1) + "\n")
-    print(f"wrote {RESULTS / name}")
-
-
-def load(name: str) -> dict:
-    path = RESULTS / name
-    if not path.exists():
-        raise SystemExit(f"{path} is missing: run the benchmark that writes it first")
-    return json.loads(path.read_text())
+    print(f"wrote {save_results(name, obj)}")

@@ -18,8 +18,8 @@ import time
 import ch02_common as C
 import numpy as np
 
-from mfbook.optim import minimize
-from mfbook.trajectory import hessian_extremes_along
+from mfbook.core import descend
+from mfbook.landscape import hessian_extremes_along
 
 STEPS_AT = np.unique(np.concatenate([[0], np.round(np.geomspace(1, C.STEPS, 45)).astype(int)]))
 
@@ -32,7 +32,7 @@ def path(f, theta0, opt):
         if t in want:
             snaps[t] = x.copy()
 
-    res = minimize(f, theta0, opt, C.STEPS, callback=keep)
+    res = descend(f, theta0, opt, C.STEPS, callback=keep)
     X = np.array([snaps[t] for t in STEPS_AT])
     hp = hessian_extremes_along(f, X, tol=1e-6)
     return {"steps": STEPS_AT.tolist(), "loss": C.rounded(res.losses[STEPS_AT], 10),

@@ -20,8 +20,8 @@ import time
 import ch02_common as C
 import numpy as np
 
-from mfbook.optim import minimize
-from mfbook.trajectory import steps_to_reach
+from mfbook.core import descend
+from mfbook.landscape import steps_to_reach
 
 GRIDS = {
     "GD": 0.05 * 2.0 ** np.arange(0, 15),          # 0.05 ... 819
@@ -37,7 +37,7 @@ def sweep(f, hidden, theta0):
     for name, grid in GRIDS.items():
         runs[name], histories[name] = [], []
         for lr in grid:
-            res = minimize(f, theta0, C.OPTIMIZERS[name](float(lr)), C.STEPS,
+            res = descend(f, theta0, C.OPTIMIZERS[name](float(lr)), C.STEPS,
                            on_divergence="stop")
             failed = res.diverged or not res.fun < res.losses[0]
             runs[name].append({

@@ -18,9 +18,9 @@ import time
 import ch02_common as C
 import numpy as np
 
-from mfbook.als import als
-from mfbook.data import Ratings
-from mfbook.minima import polish
+from mfbook.recommender import als
+from mfbook.core import Ratings, rmse
+from mfbook.landscape import polish
 
 GRID = (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3)
 N_FOLDS = 5
@@ -48,7 +48,7 @@ def main() -> None:
             f = C.objective(reg, ratings=train)
             res = fit(f)
             pred = f.predict(res.x, folds[i].rows, folds[i].cols)
-            cv.append(float(np.sqrt(np.mean((pred - folds[i].values) ** 2))))
+            cv.append(rmse(pred, folds[i]))
         f = C.objective(reg)
         res = fit(f)
         U, V = f.unpack(res.x)[:2]

@@ -23,11 +23,10 @@ import time
 import ch02_common as C
 import numpy as np
 
-from mfbook.als import als
-from mfbook.metrics import product_distance
-from mfbook.minima import group_by_product, hessian_extremes_modulo_symmetry, polish
-from mfbook.optim import minimize
-from mfbook.trajectory import steps_to_reach
+from mfbook.recommender import als
+from mfbook.core import descend, product_distance
+from mfbook.landscape import (group_by_product, hessian_extremes_modulo_symmetry, polish,
+                              steps_to_reach)
 
 ALS_SWEEPS = 300
 GROUP_RTOL = 1e-3
@@ -69,8 +68,8 @@ def chapter_config(out):
                     rmse_curve.append(C.hidden_rmse(f, x, hidden))
 
             # The RMSE curve costs evaluations: time a second, clean run for the record.
-            res = minimize(f, theta0, C.OPTIMIZERS[name](lr), C.STEPS, callback=track)
-            timed = minimize(f, theta0, C.OPTIMIZERS[name](lr), C.STEPS)
+            res = descend(f, theta0, C.OPTIMIZERS[name](lr), C.STEPS, callback=track)
+            timed = descend(f, theta0, C.OPTIMIZERS[name](lr), C.STEPS)
             assert np.array_equal(timed.x, res.x)
             pol = polish(f, res.x, gtol=1e-9, maxiter=20000)
             rec = run_record(f, hidden, timed, pol)
@@ -170,7 +169,7 @@ def seed_config(out):
     for seed in C.INIT_SEEDS:
         theta0 = C.init(f, seed)
         for name, lr in C.SEED_LRS.items():
-            res = minimize(f, theta0, C.OPTIMIZERS[name](lr),
+            res = descend(f, theta0, C.OPTIMIZERS[name](lr),
                            C.STEPS)
             rows.append({"method": name, "init_seed": seed, "initial_loss": float(res.losses[0]),
                          "loss_at_2999": float(res.losses[C.STEPS - 1]), "final_loss": res.fun,

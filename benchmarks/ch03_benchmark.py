@@ -27,7 +27,6 @@ several repeats, so that other processes make the figures pessimistic, not optim
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
@@ -41,21 +40,18 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from mfbook.data import Ratings, movielens_like, rating_matrix  # noqa: E402
-from mfbook.recommender import MatrixFactorization  # noqa: E402
-from mfbook.reference import loop_als, loop_stochastic  # noqa: E402
+from mfbook.book import rounded, save_results  # noqa: E402
+from mfbook.core import Ratings, rmse  # noqa: E402
+from mfbook.datasets import movielens_like, rating_matrix
+from mfbook.recommender import MatrixFactorization
+from mfbook.recommender.reference import loop_als, loop_stochastic
 
-RESULTS = Path(__file__).resolve().parent / "results"
 COMMAND = "python benchmarks/ch03_benchmark.py"
 EXACT_FLOOR = 1e-10
 SPEEDUP_FLOOR = 20.0
 FLOORS_SECONDS = {"sgd": 1.0, "minibatch": 0.5, "als": 1.0}
 AGREEMENT_FLOOR = 0.01        # |RMSE_SGD / RMSE_ALS - 1|
 NOISE_RATIO_FLOOR = 1.15      # RMSE / noise floor
-
-
-def rounded(values, digits: int = 6) -> list:
-    return [float(f"{v:.{digits}g}") for v in np.asarray(values, dtype=float).ravel()]
 
 
 def best_time(fn, repeats: int) -> tuple[float, object]:
@@ -157,7 +153,7 @@ def part2() -> dict:
     start = time.perf_counter()
     data = movielens_like(seed=0)
     train, valid, test = data.observed.split((0.8, 0.1, 0.1), seed=1)
-    noise_floor = float(np.sqrt(np.mean((data.truth[test.rows, test.cols] - test.values) ** 2)))
+    noise_floor = rmse(data.truth[test.rows, test.cols], test)
     n_i = train.row_counts()[test.rows]
     n_j = np.maximum(train.col_counts()[test.cols], 1)
     ls_estimate = float(np.sqrt(1 + 21 * np.mean(1 / n_i + 1 / n_j)))
@@ -225,7 +221,7 @@ def part2() -> dict:
 COMPILE_PROBE = """
 import time
 start = time.perf_counter()
-from mfbook.data import rating_matrix
+from mfbook.datasets import rating_matrix
 from mfbook.recommender import MatrixFactorization
 train = rating_matrix(seed=0).observed
 for solver in ("sgd", "minibatch", "adam", "als"):
@@ -284,9 +280,7 @@ def main() -> None:
            "all_ok": all(r["exact_ok"] and r["speed_ok"] for r in p1)
            and all(f["ok"] for f in p2["figures"]),
            "total_seconds": time.perf_counter() - t0}
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "ch03_benchmark.json"
-    path.write_text(json.dumps(out, indent=1) + "\n")
+    path = save_results("ch03_benchmark.json", out)
     print(f"all floors met: {out['all_ok']}; wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path} "
           f"in {out['total_seconds']:.0f} s")
 

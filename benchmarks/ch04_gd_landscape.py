@@ -17,26 +17,19 @@ Three experiments, all on targets with prescribed singular values (mfbook.deep):
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from pathlib import Path
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
 
-from mfbook.deep import (  # noqa: E402
-    DeepMF,
-    batched_gradient_descent,
-    enumerate_critical_points,
-    nearest_critical_point,
-    target_with_singular_values,
-    thresholds,
-)
+from mfbook.book import save_results  # noqa: E402
+from mfbook.deep import (DeepMF, batched_gradient_descent,  # noqa: E402
+                         enumerate_critical_points, nearest_critical_point,
+                         target_with_singular_values, thresholds)
 
-RESULTS = Path(__file__).resolve().parent / "results"
 SINGULAR_VALUES = (3.2, 2.1, 1.3, 0.6)
 SHAPE = (5, 4)
 WIDTH = 3                      # every hidden layer: the width limit min_l d_l = 3 < rank Y = 4
@@ -184,9 +177,7 @@ def main() -> None:
         "step": step(),
     }
     out["wall_time"] = time.perf_counter() - t0
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "ch04_gd_landscape.json"
-    path.write_text(json.dumps(out, indent=1))
+    path = save_results("ch04_gd_landscape.json", out)
     print(f"wrote {path} in {out['wall_time']:.0f} s")
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 # One BLAS thread: the small products of these runs are much slower on two busy threads,
 # and one thread makes the results independent of the machine's core count.
@@ -13,12 +11,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from mfbook.data import sales_matrix  # noqa: E402
-from mfbook.expmf import ExpMF  # noqa: E402
-from mfbook.keraslike import EarlyStopping, ReduceLROnPlateau  # noqa: E402
-from mfbook.optim import Adam  # noqa: E402
+from mfbook.book import load_results, rounded, save_results  # noqa: E402, F401
+from mfbook.datasets import sales_matrix, truncation_mse  # noqa: E402
+from mfbook.nmf import EarlyStopping, ExpMF, ReduceLROnPlateau
+from mfbook.core import Adam
 
-RESULTS = Path(__file__).resolve().parent / "results"
 DATA_SEEDS = (0, 1, 2)
 RANK = 8          # model_rank of the seed
 L2 = 1e-6         # keras.regularizers.l2(1e-6)
@@ -33,10 +30,8 @@ def data(seed: int):
 
 
 def theoretical_mse(d) -> float:
-    """The seed's reference: the truth minus its first RANK rank-one terms, on hidden entries."""
-    Ap, As = d.row_factors, d.col_factors
-    err = d.truth - Ap[:, :RANK] @ As[:, :RANK].T
-    return float(np.mean(err[~d.observed.mask()] ** 2))
+    """The seed's reference MSE for a rank-RANK model (:func:`mfbook.datasets.truncation_mse`)."""
+    return truncation_mse(d, RANK)
 
 
 def keras_adam(lr: float = 1e-3) -> Adam:
@@ -57,13 +52,6 @@ def sv_ratios(model: ExpMF):
     return extra
 
 
-def rounded(values, digits: int = 6) -> list:
-    """A list of floats with `digits` significant digits (small, stable JSON)."""
-    return [float(f"{v:.{digits}g}") for v in np.asarray(values, dtype=float).ravel()]
-
-
-def save(name: str, payload: dict) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / name
-    path.write_text(json.dumps(payload, separators=(",", ":")) + "\n")
-    return path
+def save(name: str, payload: dict):
+    """Compact JSON (the chapter 5 files hold long histories)."""
+    return save_results(name, payload, compact=True)

@@ -7,14 +7,12 @@ Writes benchmarks/results/ch05_diagnose.json.
 
 from __future__ import annotations
 
-import json
 import time
 
 import ch05_common as C
 import numpy as np
 
-from mfbook.expmf import ExpMF
-from mfbook.keraslike import fit_keras_like
+from mfbook.nmf import ExpMF, fit_keras_like
 
 EVERY = 5
 
@@ -33,7 +31,7 @@ def record(model, fit, V, label, **info):
 def main() -> None:
     d, R, V = C.data(0)
     model = ExpMF(R, C.RANK, reg=C.L2)
-    stall = np.array(json.loads((C.RESULTS / "ch05_stall_point.json").read_text())["theta"])
+    stall = np.array(C.load_results("ch05_stall_point.json")["theta"])
     out = {"command": "python benchmarks/ch05_diagnose.py", "every": EVERY,
            "theoretical_mse": C.theoretical_mse(d), "continue": [], "restart": []}
     # 1. Continue from the stalled point with a constant learning rate and no callbacks.

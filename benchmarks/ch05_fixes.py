@@ -12,11 +12,9 @@ import time
 import ch05_common as C
 import numpy as np
 
-from mfbook.als import als
-from mfbook.expmf import ExpMF, fit_lbfgs
-from mfbook.keraslike import fit_keras_like
-from mfbook.nmf import nmf_hals, nmf_init, nmf_mu
-from mfbook.objective import MFObjective
+from mfbook.recommender import als
+from mfbook.nmf import ExpMF, fit_keras_like, fit_lbfgs, nmf_hals, nmf_init, nmf_mu
+from mfbook.core import MFObjective
 
 N_MU, N_HALS, N_ALS, N_LBFGS, N_ADAM = 3000, 2000, 300, 10000, 3000
 

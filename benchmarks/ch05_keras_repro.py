@@ -10,10 +10,8 @@ from __future__ import annotations
 import time
 
 import ch05_common as C
-import numpy as np
 
-from mfbook.expmf import ExpMF
-from mfbook.keraslike import fit_keras_like
+from mfbook.nmf import ExpMF, fit_keras_like
 
 INIT_SEEDS = (0, 1, 2, 3)
 EVERY = 4   # store every 4th epoch of the histories

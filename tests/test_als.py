@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from mfbook.als import als, als_half_sweep
-from mfbook.data import Ratings, streamrec
-from mfbook.objective import MFObjective
+from mfbook.recommender import als, als_half_sweep
+from mfbook.core import MFObjective, Ratings
+from mfbook.datasets import streamrec
 
 CONVENTIONS = [
     dict(reg=0.1),
@@ -82,6 +82,17 @@ def test_als_zero_penalty_with_sparse_rows_uses_minimum_norm():
     obj = MFObjective(R, 2)
     res = als(obj, obj.random_params(1.0, seed=0), 20)
     assert np.all(np.isfinite(res.x)) and np.all(np.diff(res.losses) <= 1e-12)
+    # Row 0 is underdetermined (one equation, two unknowns): of all its least-squares
+    # solutions, the half-sweep must return the one of minimum norm, which lstsq computes.
+    theta = obj.random_params(1.0, seed=3)
+    new = obj.unpack(als_half_sweep(obj, theta, "rows"))
+    V = obj.unpack(theta).V
+    cols = R.cols[R.rows == 0]
+    expected, *_ = np.linalg.lstsq(V[cols], R.values[R.rows == 0], rcond=None)
+    assert np.allclose(new.U[0], expected, rtol=1e-10, atol=1e-12)
+    # ... which is orthogonal to the null space of its equations (any other solution is not).
+    null = np.array([-V[cols[0], 1], V[cols[0], 0]])
+    assert abs(new.U[0] @ null) < 1e-10 * np.linalg.norm(null) * (1 + np.linalg.norm(new.U[0]))
 
 
 def test_als_validation():

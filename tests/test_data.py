@@ -1,14 +1,8 @@
 import numpy as np
 import pytest
 
-from mfbook.data import (
-    Ratings,
-    as_generator,
-    load_movielens,
-    rating_matrix,
-    sales_matrix,
-    streamrec,
-)
+from mfbook.core import Ratings, as_generator
+from mfbook.datasets import load_movielens, rating_matrix, sales_matrix, streamrec
 
 
 def small():

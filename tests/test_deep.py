@@ -8,34 +8,15 @@ import pytest
 from scipy.linalg import expm
 from scipy.optimize import brentq
 
-from mfbook.data import Ratings
-from mfbook.deep import (
-    DEEP_KINDS,
-    HESSIAN_KIND,
-    DeepMF,
-    batched_gradient_descent,
-    classify,
-    count_critical_points,
-    critical_point,
-    depth_penalty,
-    enumerate_critical_points,
-    global_minimum,
-    hessian_check,
-    nearest_critical_point,
-    normal_curvature,
-    pair_direction,
-    reduced_derivative,
-    reduced_loss,
-    reduced_roots,
-    reduced_second_derivative,
-    rotate_pair,
-    scaling_direction,
-    soft_threshold_singular_values,
-    target_with_singular_values,
-    thresholds,
-)
+from mfbook.core import MFObjective, Ratings
+from mfbook.deep import (DEEP_KINDS, HESSIAN_KIND, DeepMF, batched_gradient_descent, classify,
+                         count_critical_points, critical_point, depth_penalty,
+                         enumerate_critical_points, global_minimum, hessian_check,
+                         nearest_critical_point, normal_curvature, pair_direction,
+                         reduced_derivative, reduced_loss, reduced_roots,
+                         reduced_second_derivative, rotate_pair, scaling_direction,
+                         soft_threshold_singular_values, target_with_singular_values, thresholds)
 from mfbook.landscape import find_critical_points
-from mfbook.objective import MFObjective
 
 
 def random_model(seed, depth, reg=None, shape=None, hidden=None, scale=2.5):
@@ -123,7 +104,13 @@ def test_reduced_derivatives_and_roots(depth):
         d2 = (reduced_derivative(s + 1e-6, y, lam, depth)
               - reduced_derivative(s - 1e-6, y, lam, depth)) / 2e-6
         assert np.allclose(reduced_second_derivative(s, y, lam, depth), d2, rtol=1e-6, atol=1e-5)
-        for r in reduced_roots(y, lam, depth):
+        roots = reduced_roots(y, lam, depth)
+        # With lam = 0.37, y = 0.2 lies below every threshold (no root), y = 1.0 and 2.5
+        # above (depth 2: one root; deeper: a lower and an upper one): the loop below must
+        # not pass by checking nothing.
+        expected = 0 if y < thresholds(lam, depth).y_exist else (1 if depth == 2 else 2)
+        assert len(roots) == expected
+        for r in roots:
             assert r.s ** (depth - 2) * (y - r.s**depth) == pytest.approx(lam, rel=1e-12)
             assert abs(reduced_derivative(r.s, y, lam, depth)) < 1e-12
             curv = reduced_second_derivative(r.s, y, lam, depth)

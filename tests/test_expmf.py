@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-import mfbook._blas as blas
-from mfbook.data import Ratings, sales_matrix
-from mfbook.expmf import ExpMF
+import mfbook.nmf._dense as blas
+from mfbook.core import Ratings
+from mfbook.datasets import sales_matrix
+from mfbook.nmf import ExpMF
 
 
 def small_problem(reg=1e-3, seed=0, m=7, n=5, k=3):
@@ -143,7 +144,7 @@ def test_symmetric_subspace_is_invariant_and_rank_one():
 
 
 def test_fit_lbfgs_decreases_and_records():
-    from mfbook.expmf import fit_lbfgs
+    from mfbook.nmf import fit_lbfgs
     d = sales_matrix(n_products=40, n_stores=15, rank=3, seed=1)
     f = ExpMF(d.observed, 3, reg=0.0)
     rec = fit_lbfgs(f, f.keras_uniform_init(seed=0) + 0.3 * np.random.default_rng(0).normal(size=f.dim),

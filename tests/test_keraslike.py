@@ -3,16 +3,10 @@ import math
 import numpy as np
 import pytest
 
-from mfbook.data import sales_matrix
-from mfbook.expmf import ExpMF
-from mfbook.keraslike import (
-    Callback,
-    EarlyStopping,
-    ReduceLROnPlateau,
-    TrainState,
-    fit_keras_like,
-)
-from mfbook.optim import Adam, GradientDescent
+from mfbook.datasets import sales_matrix
+from mfbook.nmf import (Callback, EarlyStopping, ExpMF, ReduceLROnPlateau, TrainState,
+                        fit_keras_like)
+from mfbook.core import Adam, GradientDescent
 
 
 def drive(callback, values, key="loss", lr=1e-3):

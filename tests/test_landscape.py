@@ -1,14 +1,10 @@
 import numpy as np
 import pytest
 
-from mfbook.data import Ratings, streamrec
-from mfbook.landscape import (
-    classify_critical_point,
-    evaluate_plane,
-    hessian_extremes,
-    random_direction,
-)
-from mfbook.objective import MFObjective
+from mfbook.core import MFObjective, Ratings
+from mfbook.datasets import streamrec
+from mfbook.landscape import (classify_critical_point, evaluate_plane, hessian_extremes,
+                              random_direction)
 
 
 def test_evaluate_plane_matches_pointwise_and_orientation():

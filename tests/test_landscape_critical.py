@@ -8,19 +8,10 @@ import pytest
 from scipy.linalg import expm
 from scipy.optimize import approx_fprime
 
-from mfbook.data import Ratings
-from mfbook.landscape import (
-    balance_factors,
-    escape_time,
-    find_critical_points,
-    orbit_dimension,
-    product_invariant,
-    restrict_to_coordinates,
-    svd_critical_points,
-    symmetry_tangents,
-)
-from mfbook.objective import MFObjective
-from mfbook.optim import GradientDescent
+from mfbook.core import GradientDescent, MFObjective, Ratings
+from mfbook.landscape import (balance_factors, escape_time, find_critical_points, orbit_dimension,
+                              product_invariant, restrict_to_coordinates, svd_critical_points,
+                              symmetry_tangents)
 
 R22 = np.array([[3.0, 1.0], [1.0, 3.0]])
 

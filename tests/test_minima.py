@@ -2,16 +2,10 @@ import numpy as np
 import pytest
 from scipy.linalg import null_space
 
-from mfbook.data import streamrec
-from mfbook.landscape import symmetry_tangents
-from mfbook.metrics import product_distance
-from mfbook.minima import (
-    group_by_product,
-    hessian_extremes_modulo_symmetry,
-    polish,
-    symmetry_basis,
-)
-from mfbook.objective import MFObjective
+from mfbook.datasets import streamrec
+from mfbook.landscape import (group_by_product, hessian_extremes_modulo_symmetry, polish,
+                              symmetry_basis, symmetry_tangents)
+from mfbook.core import MFObjective, product_distance
 
 
 def problem(k=3, reg=1e-3, seed=0):

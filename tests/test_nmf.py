@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-import mfbook._blas as blas
-from mfbook.data import Ratings, sales_matrix
+import mfbook.nmf._dense as blas
+from mfbook.core import Ratings
+from mfbook.datasets import sales_matrix
 from mfbook.nmf import masked_frobenius, masked_kl, nmf_hals, nmf_init, nmf_mu
 
 

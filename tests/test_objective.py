@@ -1,10 +1,11 @@
 import itertools
+import tracemalloc
 
 import numpy as np
 import pytest
 
-from mfbook.data import Ratings, streamrec
-from mfbook.objective import MFObjective
+from mfbook.core import MFObjective, Ratings
+from mfbook.datasets import streamrec
 
 CONVENTIONS = [
     dict(),
@@ -142,23 +143,42 @@ def test_pack_unpack_round_trip_and_layout():
     assert f.mu == pytest.approx(R.mean())
 
 
-def test_cost_does_not_grow_with_dense_size():
-    # A 20000 x 20000 problem with 1000 observed entries: anything dense would need 3.2 GB.
+def _peak_bytes(fn):
+    """Peak memory allocated while ``fn()`` runs, as tracemalloc sees it (NumPy reports its
+    array buffers to tracemalloc)."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_does_not_grow_with_the_dense_size():
+    # 1000 observed entries of a 3000 x 3000 matrix: one dense m x n work array is 72 MB,
+    # while everything the triplet path needs is O(|Omega| k + (m + n) k), a few hundred kB.
+    m = n = 3000
     rng = np.random.default_rng(0)
-    lin = rng.choice(20_000 * 20_000, 1000, replace=False)
-    R = Ratings(lin // 20_000, lin % 20_000, rng.normal(size=1000), (20_000, 20_000))
-    obj = MFObjective(R, 2, reg=0.1, biased=True)
-    theta = obj.random_params(0.1, seed=1)
-    loss, grad = obj.loss_grad(theta)
-    hv = obj.hvp(theta, grad)
-    assert np.isfinite(loss) and grad.shape == hv.shape == (obj.dim,)
+    lin = rng.choice(m * n, 1000, replace=False)
+    R = Ratings(lin // n, lin % n, rng.normal(size=1000), (m, n))
+    dense_bytes = 8 * m * n
+
+    def run(**kw):
+        obj = MFObjective(R, 2, reg=0.1, biased=True, **kw)
+        theta = obj.random_params(0.1, seed=1)
+        loss, grad = obj.loss_grad(theta)
+        assert np.isfinite(loss) and obj.hvp(theta, grad).shape == (obj.dim,)
+
+    assert _peak_bytes(run) < dense_bytes / 50
+    # The measurement does see an m x n buffer: forcing the dense path exceeds it.
+    assert _peak_bytes(lambda: run(dense=True)) > dense_bytes
 
 
 def test_dense_path_is_chosen_by_density_and_agrees_with_triplets():
     sparse_problem = streamrec(n_users=200, n_items=100, obs_rate=0.03, seed=0).observed
     dense_problem = streamrec(n_users=200, n_items=100, obs_rate=0.2, seed=0).observed
-    assert not MFObjective(sparse_problem, 3)._dense
-    assert MFObjective(dense_problem, 3)._dense
+    assert not MFObjective(sparse_problem, 3).dense
+    assert MFObjective(dense_problem, 3).dense
     for conv in CONVENTIONS:
         objs = [MFObjective(dense_problem, 3, **conv, dense=flag) for flag in (False, True)]
         rng = np.random.default_rng(1)
@@ -175,7 +195,7 @@ def test_dense_path_is_chosen_by_density_and_agrees_with_triplets():
 def test_tiny_problems_keep_exact_symmetry_under_gradient_descent():
     # Chapter 1 relies on it: from u = v on a symmetric target, u = v holds bit for bit.
     obj = MFObjective(Ratings.from_dense(np.array([[1.0, 2.0], [2.0, -2.0]])), 1)
-    assert not obj._dense
+    assert not obj.dense
     theta = np.r_[0.03, -0.07, 0.03, -0.07]
     for _ in range(2000):
         theta = theta - 0.02 * obj.grad(theta)

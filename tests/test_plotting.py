@@ -6,14 +6,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from mfbook.plotting import (  # noqa: E402
-    KIND_STYLES,
-    contour_landscape,
-    mark_critical_points,
-    plot_path,
-    surface_figure,
-)
 from mfbook.landscape import CRITICAL_POINT_KINDS  # noqa: E402
+from mfbook.plotting import (KIND_STYLES, contour_landscape,  # noqa: E402
+                             mark_critical_points, plot_path, surface_figure)
 
 
 @pytest.fixture

@@ -1,13 +1,11 @@
 import numpy as np
 import pytest
 
-from mfbook.als import als
-from mfbook.data import Ratings, movielens_like, rating_matrix, streamrec
-from mfbook.objective import MFObjective
-from mfbook.optim import DivergenceError
-from mfbook.progress import ProgressBar, progress_bar, progress_enabled
-from mfbook.recommender import SOLVERS, MatrixFactorization
-from mfbook.reference import loop_als, loop_stochastic
+from mfbook.recommender import SOLVERS, MatrixFactorization, als
+from mfbook.core import (DivergenceError, MFObjective, ProgressBar, Ratings, progress_bar,
+                         progress_enabled)
+from mfbook.datasets import movielens_like, rating_matrix, streamrec
+from mfbook.recommender.reference import loop_als, loop_stochastic
 
 
 def tiny(seed=0, biased_offset=0.0):
@@ -254,7 +252,7 @@ def test_bad_hyper_parameters_raise_at_fit(params, message):
 
 def test_bad_data_and_prediction_input_raise():
     train, valid = problem(9)
-    with pytest.raises(ValueError, match="train must be a mfbook.data.Ratings"):
+    with pytest.raises(ValueError, match="train must be a mfbook.core.Ratings"):
         MatrixFactorization(2).fit(train.to_dense())
     other = Ratings([0], [0], [1.0], (3, 3))
     with pytest.raises(ValueError, match=r"valid must have the shape of train \(60, 40\)"):

@@ -1,18 +1,11 @@
 import numpy as np
 import pytest
 
-from mfbook.data import streamrec
-from mfbook.objective import MFObjective
-from mfbook.optim import GradientDescent, minimize
-from mfbook.trajectory import (
-    hessian_extremes_along,
-    loss_on_projection,
-    random_walk,
-    random_walk_variance_limit,
-    steps_to_reach,
-    time_to_reach,
-    trajectory_pca,
-)
+from mfbook.datasets import streamrec
+from mfbook.core import GradientDescent, MFObjective, descend
+from mfbook.landscape import (hessian_extremes_along, loss_on_projection, random_walk,
+                              random_walk_variance_limit, steps_to_reach, time_to_reach,
+                              trajectory_pca)
 
 
 def small_problem(reg=0.01, k=3, seed=0):
@@ -68,7 +61,7 @@ def test_pca_centres_and_validation():
 
 def test_loss_on_projection_is_the_loss_at_reconstructed_points():
     f = small_problem()
-    run = minimize(f, f.random_params(0.3, seed=1), GradientDescent(2.0), 200, snapshot_every=10)
+    run = descend(f, f.random_params(0.3, seed=1), GradientDescent(2.0), 200, snapshot_every=10)
     pca = trajectory_pca(run.snapshots, 2)
     proj = loss_on_projection(f.loss, pca, batch_size=7)
     expected = np.array([f.loss(x) for x in pca.reconstruct(pca.coords)])
@@ -100,9 +93,12 @@ def test_random_walk_pca_approaches_the_limit():
     limit = random_walk_variance_limit(3)
     assert np.allclose(limit, 6 / np.pi**2 / np.array([1, 4, 9]))
     assert random_walk_variance_limit(200_000).sum() == pytest.approx(1.0, abs=1e-5)
+    # 201 records in 400 dimensions is already close to the limit (the ratios depend on the
+    # number of records and the dimension, not on how many steps lie between records); the
+    # seed-to-seed standard error of the mean of 5 is about 0.005.
     ratios = []
     for seed in range(5):
-        _, X = random_walk(400, 20_000, record_every=4, seed=seed)
+        _, X = random_walk(200, 400, seed=seed)
         ratios.append(trajectory_pca(X, 3).explained_variance_ratio)
     assert np.allclose(np.mean(ratios, axis=0), limit, atol=0.02)
     with pytest.raises(ValueError, match="n_components"):
@@ -112,7 +108,7 @@ def test_random_walk_pca_approaches_the_limit():
 @pytest.mark.parametrize("reg", [0.0, 0.01])
 def test_hessian_extremes_along_match_dense_eigenvalues(reg):
     f = small_problem(reg=reg)
-    run = minimize(f, f.random_params(0.05, seed=2), GradientDescent(2.0), 300, snapshot_every=50)
+    run = descend(f, f.random_params(0.05, seed=2), GradientDescent(2.0), 300, snapshot_every=50)
     path = hessian_extremes_along(f, run.snapshots, tol=1e-10)
     dense = np.array([np.linalg.eigvalsh(f.hessian(x))[[0, -1]] for x in run.snapshots])
     scale = np.max(np.abs(dense))
@@ -147,7 +143,7 @@ def test_steps_and_time_to_reach():
     assert steps_to_reach(np.array([0.5, 0.4]), 1.0, settle=True) == 0
     assert steps_to_reach(np.array([0.5, 2.0]), 1.0, settle=True) is None
     f = small_problem()
-    run = minimize(f, f.random_params(0.3, seed=1), GradientDescent(2.0), 100)
+    run = descend(f, f.random_params(0.3, seed=1), GradientDescent(2.0), 100)
     level = run.losses[40]
     t = steps_to_reach(run.losses, level)
     assert t <= 40

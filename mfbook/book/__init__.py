@@ -1,13 +1,52 @@
-"""Tooling of the book itself: gluing numbers into prose, executing notebooks, offline HTML.
+"""Tooling of the book itself: numbers for the prose, stored benchmark results, execution.
 
-Not part of the numerical API; chapters import :func:`glue` from here.
+Not part of the numerical API.  The chapters import from here:
+
+* :func:`glue` -- store a formatted number (or text) for the prose;
+* :func:`num` and :func:`vec` -- a float or a vector as fixed-point text, with ``-0.0``
+  shown as ``0.0``, so that printed outputs do not depend on the last bits of a result;
+* :func:`load_results`, :func:`save_results`, :func:`rounded` -- the JSON files that the
+  scripts in ``benchmarks/`` write and the chapters read (:data:`RESULTS_DIR`).
+
+The modules :mod:`mfbook.book.execute` (store deterministic outputs) and
+:mod:`mfbook.book.offline` (local MathJax and plotly in the HTML) are used by the build.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["glue"]
+import numpy as np
+
+from .results import RESULTS_DIR, load_results, rounded, save_results
+
+__all__ = ["glue", "num", "vec", "RESULTS_DIR", "load_results", "save_results", "rounded"]
+
+
+def num(x: float, d: int = 4) -> str:
+    """``x`` rounded to ``d`` decimals as text, with ``-0.0`` printed as ``0.0``.
+
+    Rounding first makes the text independent of the last bits of ``x`` (which can differ
+    between BLAS thread counts), and adding ``0.0`` turns a negative zero into a positive
+    one, so that a value that rounds to zero never prints as ``-0.0000``.
+
+    Examples
+    --------
+    >>> num(-1e-9), num(2.0 / 3.0, 3)
+    ('0.0000', '0.667')
+    """
+    return f"{np.round(float(x), d) + 0.0:.{d}f}"
+
+
+def vec(values: Any, d: int = 4) -> str:
+    """A vector as ``(x1, x2, ...)`` with every entry formatted by :func:`num`.
+
+    Examples
+    --------
+    >>> vec([1.0, -0.0, 0.123456], 2)
+    '(1.00, 0.00, 0.12)'
+    """
+    return "(" + ", ".join(num(x, d) for x in np.ravel(values)) + ")"
 
 
 def glue(name: str, value: Any, spec: str | None = None) -> None:

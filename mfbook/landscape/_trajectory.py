@@ -1,6 +1,6 @@
 """Optimizer trajectories: PCA projections, their pitfalls, curvature and arrival times.
 
-A run of :func:`mfbook.optim.minimize` stores snapshots :math:`\\theta_{t_1}, \\dots,
+A run of :func:`mfbook.core.descend` stores snapshots :math:`\\theta_{t_1}, \\dots,
 \\theta_{t_S}` of the parameters.  This module turns them into the pictures and numbers the
 book shows, together with the checks that keep those pictures honest:
 
@@ -18,7 +18,9 @@ book shows, together with the checks that keep those pictures honest:
   eigenvalue at every snapshot, by Lanczos on Hessian-vector products
   (:func:`mfbook.landscape.hessian_extremes`);
 * :func:`steps_to_reach` and :func:`time_to_reach` -- the first step, and the wall time,
-  at which a loss history falls to a level.
+  at which a loss history falls to a level;
+* :func:`escape_time` -- the number of optimizer steps until the loss falls to a level, the
+  time spent escaping a saddle.
 """
 
 from __future__ import annotations
@@ -28,10 +30,8 @@ from typing import Callable, Literal
 
 import numpy as np
 
-from .data import SeedLike, as_generator
-from .landscape import hessian_extremes
-from .objective import MFObjective
-from .optim import OptimResult
+from ..core import MFObjective, Optimizer, OptimResult, SeedLike, as_generator, descend
+from ._curvature import hessian_extremes
 
 __all__ = [
     "TrajectoryPCA",
@@ -43,6 +43,7 @@ __all__ = [
     "hessian_extremes_along",
     "steps_to_reach",
     "time_to_reach",
+    "escape_time",
 ]
 
 
@@ -223,7 +224,7 @@ def random_walk(
         Number of steps and dimension (both >= 1).
     record_every : int
         Record :math:`x_t` for :math:`t = 0, r, 2r, \\dots` and always :math:`t =` ``n_steps``,
-        the schedule of ``minimize(..., snapshot_every=r)``.
+        the schedule of ``descend(..., snapshot_every=r)``.
     step_std : float
         :math:`\\sigma > 0`.
     seed : int or Generator
@@ -352,3 +353,33 @@ def time_to_reach(result: OptimResult, level: float, *, settle: bool = False) ->
     if result.n_steps == 0:
         return 0.0
     return result.wall_time * t / result.n_steps
+
+
+def escape_time(
+    fun: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    x0: np.ndarray,
+    optimizer: Optimizer,
+    level: float,
+    max_steps: int,
+) -> int | None:
+    """Number of optimizer updates until the loss first reaches ``level`` or below.
+
+    Started near a saddle point whose loss is above ``level``, this is the time the
+    optimizer needs to escape the saddle.  Runs :func:`mfbook.core.descend` and stops it
+    with a callback as soon as :math:`L(x_t) \\le` ``level``.
+
+    Returns
+    -------
+    int or None
+        The first :math:`t` with :math:`L(x_t) \\le` ``level`` (0 if already at ``x0``), or
+        ``None`` if it was not reached within ``max_steps`` updates.
+    """
+    if not np.isfinite(level):
+        raise ValueError(f"level must be a finite number, got {level!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
+        raise ValueError(f"max_steps must be an integer >= 0, got {max_steps!r}")
+    res = descend(fun, x0, optimizer, int(max_steps),
+                   callback=lambda t, x, loss, g: loss <= level)
+    if res.status == "stopped":
+        return res.n_steps
+    return None

@@ -1,187 +1,26 @@
-"""First-order optimizers for any differentiable objective, and one training loop.
+"""The training loop of the first-order optimizers, and the record of a run.
 
-An *objective* here is any callable ``fun(x) -> (loss, grad)`` on a flat parameter
-vector; :class:`mfbook.objective.MFObjective` is one.  Each optimizer is a small object
-holding its hyper-parameters and state, with ``reset`` and an in-place ``step``;
-:func:`minimize` runs it and returns an :class:`OptimResult` with everything the chapters
-plot (loss and gradient-norm histories, parameter snapshots, wall time).
-
-Update rules, with :math:`g_t = \\nabla L(x_t)` and step size :math:`\\eta`:
-
-* gradient descent: :math:`x_{t+1} = x_t - \\eta g_t`;
-* heavy ball (Polyak): :math:`m_{t+1} = \\beta m_t + g_t,\\ x_{t+1} = x_t - \\eta m_{t+1}`;
-* Nesterov, in the form of Sutskever et al. (2013) used by PyTorch:
-  :math:`m_{t+1} = \\beta m_t + g_t,\\ x_{t+1} = x_t - \\eta (g_t + \\beta m_{t+1})`,
-  which is Nesterov's look-ahead method written in the look-ahead variable;
-* Adam (Kingma and Ba, 2015): :math:`m_{t+1} = \\beta_1 m_t + (1-\\beta_1) g_t`,
-  :math:`v_{t+1} = \\beta_2 v_t + (1-\\beta_2) g_t^2`,
-  :math:`x_{t+1} = x_t - \\eta\\, \\hat m / (\\sqrt{\\hat v} + \\epsilon)` with the bias
-  corrections :math:`\\hat m = m_{t+1}/(1-\\beta_1^{t+1})`,
-  :math:`\\hat v = v_{t+1}/(1-\\beta_2^{t+1})`.  With ``eps_hat=True`` the
-  :math:`\\epsilon` is added before the correction of :math:`v` (TensorFlow/Keras form):
-  :math:`x_{t+1} = x_t - \\eta \\frac{\\sqrt{1-\\beta_2^{t+1}}}{1-\\beta_1^{t+1}}
-  \\frac{m_{t+1}}{\\sqrt{v_{t+1}} + \\epsilon}`.
+:func:`descend` runs an :class:`~mfbook.core.Optimizer` on any ``fun(x) -> (loss, grad)``
+and returns an :class:`OptimResult` with everything the chapters plot: loss and
+gradient-norm histories, parameter snapshots and wall time.  (It is not called
+``minimize`` so that it never shadows :func:`scipy.optimize.minimize`, which the package
+also uses.)
 """
 
 from __future__ import annotations
 
 import time
-from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
 import numpy as np
 
-__all__ = [
-    "Optimizer",
-    "GradientDescent",
-    "HeavyBall",
-    "Nesterov",
-    "Adam",
-    "OptimResult",
-    "DivergenceError",
-    "minimize",
-]
+from ._optimizers import Optimizer
+from ._validation import DivergenceError
+
+__all__ = ["OptimResult", "descend", "LossGrad"]
 
 LossGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
-
-
-class DivergenceError(ValueError):
-    """Raised when the loss or the gradient becomes non-finite during a run."""
-
-
-def _check_lr(lr: float) -> float:
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    return float(lr)
-
-
-def _check_beta(name: str, beta: float) -> float:
-    if not (0.0 <= beta < 1.0):
-        raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
-    return float(beta)
-
-
-class Optimizer(ABC):
-    """Base class: hyper-parameters in the constructor, state created by :meth:`reset`."""
-
-    name: str = "optimizer"
-
-    @abstractmethod
-    def reset(self, x0: np.ndarray) -> None:
-        """Forget all state; called by :func:`minimize` at the start of every run."""
-
-    @abstractmethod
-    def step(self, x: np.ndarray, grad: np.ndarray) -> None:
-        """Update ``x`` in place from the gradient at ``x``."""
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
-        return f"{type(self).__name__}({params})"
-
-
-class GradientDescent(Optimizer):
-    """Plain (full-batch) gradient descent :math:`x \\leftarrow x - \\eta \\nabla L(x)`."""
-
-    name = "GD"
-
-    def __init__(self, lr: float) -> None:
-        self.lr = _check_lr(lr)
-
-    def reset(self, x0: np.ndarray) -> None:
-        pass
-
-    def step(self, x: np.ndarray, grad: np.ndarray) -> None:
-        x -= self.lr * grad
-
-
-class HeavyBall(Optimizer):
-    """Polyak's heavy-ball momentum: :math:`m \\leftarrow \\beta m + g,\\ x \\leftarrow x - \\eta m`."""
-
-    name = "Momentum"
-
-    def __init__(self, lr: float, beta: float = 0.9) -> None:
-        self.lr = _check_lr(lr)
-        self.beta = _check_beta("beta", beta)
-        self._m: np.ndarray | None = None
-
-    def reset(self, x0: np.ndarray) -> None:
-        self._m = np.zeros_like(x0)
-
-    def step(self, x: np.ndarray, grad: np.ndarray) -> None:
-        self._m *= self.beta
-        self._m += grad
-        x -= self.lr * self._m
-
-
-class Nesterov(Optimizer):
-    """Nesterov momentum: :math:`m \\leftarrow \\beta m + g,\\ x \\leftarrow x - \\eta(g + \\beta m)`."""
-
-    name = "Nesterov"
-
-    def __init__(self, lr: float, beta: float = 0.9) -> None:
-        self.lr = _check_lr(lr)
-        self.beta = _check_beta("beta", beta)
-        self._m: np.ndarray | None = None
-
-    def reset(self, x0: np.ndarray) -> None:
-        self._m = np.zeros_like(x0)
-
-    def step(self, x: np.ndarray, grad: np.ndarray) -> None:
-        self._m *= self.beta
-        self._m += grad
-        x -= self.lr * (grad + self.beta * self._m)
-
-
-class Adam(Optimizer):
-    """Adam with bias correction (see the module docstring for both epsilon placements).
-
-    ``bias_correction=False`` drops the corrections (:math:`\\hat m = m_{t+1}`,
-    :math:`\\hat v = v_{t+1}`), the variant whose early steps the correction was designed
-    to fix :cite:`kingma2015adam`.
-    """
-
-    name = "Adam"
-
-    def __init__(
-        self,
-        lr: float = 1e-3,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        eps_hat: bool = False,
-        bias_correction: bool = True,
-    ) -> None:
-        self.lr = _check_lr(lr)
-        self.beta1 = _check_beta("beta1", beta1)
-        self.beta2 = _check_beta("beta2", beta2)
-        if not eps >= 0:
-            raise ValueError(f"eps must be >= 0, got {eps!r}")
-        self.eps = float(eps)
-        self.eps_hat = bool(eps_hat)
-        self.bias_correction = bool(bias_correction)
-        self._m: np.ndarray | None = None
-        self._v: np.ndarray | None = None
-        self._t = 0
-
-    def reset(self, x0: np.ndarray) -> None:
-        self._m = np.zeros_like(x0)
-        self._v = np.zeros_like(x0)
-        self._t = 0
-
-    def step(self, x: np.ndarray, grad: np.ndarray) -> None:
-        self._t += 1
-        self._m += (1.0 - self.beta1) * (grad - self._m)
-        self._v += (1.0 - self.beta2) * (grad * grad - self._v)
-        if self.bias_correction:
-            c1 = 1.0 - self.beta1**self._t
-            c2 = 1.0 - self.beta2**self._t
-        else:
-            c1 = c2 = 1.0
-        if self.eps_hat:
-            x -= (self.lr * np.sqrt(c2) / c1) * self._m / (np.sqrt(self._v) + self.eps)
-        else:
-            x -= self.lr * (self._m / c1) / (np.sqrt(self._v / c2) + self.eps)
 
 
 @dataclass
@@ -230,7 +69,7 @@ class OptimResult:
         return self.status == "diverged"
 
 
-def minimize(
+def descend(
     fun: LossGrad,
     x0: np.ndarray,
     optimizer: Optimizer,

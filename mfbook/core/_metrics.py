@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["rmse", "mse", "product_distance"]
+from ._ratings import Ratings
+
+__all__ = ["rmse", "mse", "product_distance", "product_svd"]
 
 
-def _paired(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _paired(pred: np.ndarray, target: np.ndarray | Ratings) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(target, Ratings):
+        target = target.values
     pred = np.asarray(pred, dtype=np.float64)
     target = np.asarray(target, dtype=np.float64)
     if pred.shape != target.shape:
@@ -24,14 +28,25 @@ def _paired(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return pred, target
 
 
-def mse(pred: np.ndarray, target: np.ndarray) -> float:
-    """Mean squared error :math:`\\frac1N \\sum (\\hat r - r)^2`."""
+def mse(pred: np.ndarray, target: np.ndarray | Ratings) -> float:
+    """Mean squared error :math:`\\frac1N \\sum (\\hat r - r)^2`.
+
+    ``target`` is an array of the shape of ``pred``, or a :class:`~mfbook.core.Ratings`
+    whose values are the targets (``pred`` then in the order of its entries).
+    """
     pred, target = _paired(pred, target)
     return float(np.mean((pred - target) ** 2))
 
 
-def rmse(pred: np.ndarray, target: np.ndarray) -> float:
-    """Root mean squared error :math:`\\sqrt{\\frac1N \\sum (\\hat r - r)^2}`."""
+def rmse(pred: np.ndarray, target: np.ndarray | Ratings) -> float:
+    """Root mean squared error :math:`\\sqrt{\\frac1N \\sum (\\hat r - r)^2}` (``target`` as in
+    :func:`mse`).
+
+    Examples
+    --------
+    >>> rmse([1.0, 2.0], [1.0, 4.0])
+    1.4142135623730951
+    """
     return float(np.sqrt(mse(pred, target)))
 
 
@@ -93,3 +108,47 @@ def product_distance(
         raise ValueError("relative distance to a zero product U1 V1^T is undefined; "
                          "use relative=False")
     return dist / scale
+
+
+def product_svd(U: np.ndarray, V: np.ndarray, *, compute_uv: bool = False):
+    """Thin SVD of the product :math:`UV^\\top` without forming the :math:`m \\times n` matrix.
+
+    With thin QR factorizations :math:`U = Q_U R_U`, :math:`V = Q_V R_V` and the SVD
+    :math:`R_U R_V^\\top = A\\Sigma B^\\top` of a :math:`k \\times k` matrix,
+
+    .. math::
+        UV^\\top = (Q_U A)\\,\\Sigma\\,(Q_V B)^\\top,
+
+    at a cost of :math:`O((m + n)k^2)`.
+
+    Parameters
+    ----------
+    U, V : ndarray
+        Factors of shapes ``(m, k)`` and ``(n, k)``.
+    compute_uv : bool
+        Also return the singular vectors.
+
+    Returns
+    -------
+    ndarray of the ``k`` singular values (descending), or ``(P, sigma, Q)`` with ``P`` of
+    shape ``(m, k)`` and ``Q`` of shape ``(n, k)`` such that ``U @ V.T = P @ diag(sigma) @ Q.T``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> U = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+    >>> product_svd(U, np.eye(2)).tolist()
+    [2.0, 1.0]
+    """
+    U = np.asarray(U, dtype=np.float64)
+    V = np.asarray(V, dtype=np.float64)
+    if U.ndim != 2 or V.ndim != 2 or U.shape[1] != V.shape[1]:
+        raise ValueError(
+            f"U and V must be 2-d with the same number of columns, got {U.shape} and {V.shape}")
+    if not compute_uv:
+        core = np.linalg.qr(U, mode="r") @ np.linalg.qr(V, mode="r").T
+        return np.linalg.svd(core, compute_uv=False)
+    Qu, Ru = np.linalg.qr(U)
+    Qv, Rv = np.linalg.qr(V)
+    A, sigma, Bt = np.linalg.svd(Ru @ Rv.T)
+    return Qu @ A, sigma, Qv @ Bt.T

@@ -37,7 +37,8 @@ from typing import Literal, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from .data import Ratings, SeedLike, as_generator
+from ._ratings import Ratings, SeedLike, as_generator
+from ._validation import check_array
 
 __all__ = ["Factors", "MFObjective"]
 
@@ -96,10 +97,27 @@ class MFObjective:
         least 1/16 of the matrix is observed and it has between 4,096 and about 4M
         entries; both paths give the same numbers up to rounding.
 
+    Attributes
+    ----------
+    dim : int
+        Number of parameters :math:`d = (m + n)k` (plus :math:`m + n` biases).
+    shape : (int, int)
+        :math:`(m, n)`.
+    row_weights, col_weights : ndarray
+        The penalty weights :math:`w_i` and :math:`w'_j` (ones, or the counts
+        :math:`n_i`, :math:`n_j`).  Part of the public interface: ALS builds its normal
+        equations from them.
+    error_scale : float
+        :math:`s`: :math:`1/|\\Omega|` with ``mean=True``, else 1.
+    mu : float
+        The fixed offset of the biased model (0 for the plain model).
+    dense : bool
+        Whether the dense work arrays are used.
+
     Examples
     --------
     >>> import numpy as np
-    >>> from mfbook.data import Ratings
+    >>> from mfbook.core import Ratings
     >>> R = Ratings.from_dense(np.array([[3.0, 1.0], [1.0, 3.0]]))
     >>> f = MFObjective(R, rank=1)
     >>> float(f.loss(np.zeros(f.dim)))   # 3^2 + 1^2 + 1^2 + 3^2
@@ -121,7 +139,7 @@ class MFObjective:
         dense: bool | None = None,
     ) -> None:
         if not isinstance(ratings, Ratings):
-            raise ValueError(f"ratings must be a mfbook.data.Ratings, got {type(ratings).__name__}")
+            raise ValueError(f"ratings must be a mfbook.core.Ratings, got {type(ratings).__name__}")
         if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
             raise ValueError(f"rank must be an integer >= 1, got {rank!r}")
         for name, value in (("reg", reg), ("reg_bias", reg_bias)):
@@ -148,13 +166,13 @@ class MFObjective:
         self.shape = (m, n)
         self.dim = (m + n) * k + ((m + n) if biased else 0)
         self._h = 0.5 if half else 1.0
-        self._s = 1.0 / ratings.nnz if mean else 1.0
+        self.error_scale = 1.0 / ratings.nnz if mean else 1.0
         if reg_weighting == "count":
-            self._w_row = ratings.row_counts().astype(np.float64)
-            self._w_col = ratings.col_counts().astype(np.float64)
+            self.row_weights = ratings.row_counts().astype(np.float64)
+            self.col_weights = ratings.col_counts().astype(np.float64)
         else:
-            self._w_row = np.ones(m)
-            self._w_col = np.ones(n)
+            self.row_weights = np.ones(m)
+            self.col_weights = np.ones(n)
         # A CSR pattern of Omega built once; each evaluation only swaps in new values.
         order = np.lexsort((ratings.cols, ratings.rows))
         self._csr_order = order
@@ -169,7 +187,7 @@ class MFObjective:
         if dense is None:
             dense = (DENSE_MIN_ENTRIES <= m * n
                      <= min(DENSE_RATIO * ratings.nnz, DENSE_MAX_ENTRIES))
-        self._dense = bool(dense)
+        self.dense = bool(dense)
         self._linear = ratings.rows * n + ratings.cols
         self._dense_work: dict[str, np.ndarray] = {}
         self._csr_indptr = np.concatenate(
@@ -179,7 +197,7 @@ class MFObjective:
     # ------------------------------------------------------------------ parameters
     def unpack(self, theta: np.ndarray) -> Factors:
         """Views of ``U, V`` (and the biases) inside ``theta``, shape ``(d,)`` or ``(B, d)``."""
-        theta = self._check_theta(theta, allow_batch=True)
+        theta = self.check_theta(theta, allow_batch=True)
         m, n = self.shape
         k = self.rank
         lead = theta.shape[:-1]
@@ -201,12 +219,8 @@ class MFObjective:
         """Flatten factors (and biases, zero if omitted) into a parameter vector."""
         m, n = self.shape
         k = self.rank
-        U = np.asarray(U, dtype=np.float64)
-        V = np.asarray(V, dtype=np.float64)
-        if U.shape != (m, k):
-            raise ValueError(f"U must have shape {(m, k)}, got {U.shape}")
-        if V.shape != (n, k):
-            raise ValueError(f"V must have shape {(n, k)}, got {V.shape}")
+        U = check_array("U", U, shape=(m, k))
+        V = check_array("V", V, shape=(n, k))
         parts = [U.ravel(), V.ravel()]
         if self.biased:
             b = np.zeros(m) if row_bias is None else np.asarray(row_bias, dtype=np.float64)
@@ -255,7 +269,7 @@ class MFObjective:
 
     def residuals(self, theta: np.ndarray) -> np.ndarray:
         """:math:`e_{ij} = r_{ij} - \\hat r_{ij}` on :math:`\\Omega`, in the order of ``ratings``."""
-        theta = self._check_theta(theta, allow_batch=True)
+        theta = self.check_theta(theta, allow_batch=True)
         if theta.ndim == 2:
             return self.ratings.values - self.predict(theta, self.ratings.rows, self.ratings.cols)
         f = self.unpack(theta)
@@ -271,7 +285,7 @@ class MFObjective:
         The two ``(|Omega|, k)`` gathers go into buffers kept by the objective: allocating
         them afresh on every call costs more in page faults than the gather itself.
         """
-        if self._dense:
+        if self.dense:
             product = self._dense_buffer("product")
             np.matmul(A, B.T, out=product)
             return np.take(product.ravel(), self._linear)
@@ -285,21 +299,21 @@ class MFObjective:
 
     def _penalty(self, f: Factors) -> np.ndarray:
         pen = self.reg * (
-            np.einsum("i,...ik->...", self._w_row, f.U**2)
-            + np.einsum("j,...jk->...", self._w_col, f.V**2)
+            np.einsum("i,...ik->...", self.row_weights, f.U**2)
+            + np.einsum("j,...jk->...", self.col_weights, f.V**2)
         )
         if self.biased:
             pen = pen + self.reg_bias * (
-                np.einsum("i,...i->...", self._w_row, f.row_bias**2)
-                + np.einsum("j,...j->...", self._w_col, f.col_bias**2)
+                np.einsum("i,...i->...", self.row_weights, f.row_bias**2)
+                + np.einsum("j,...j->...", self.col_weights, f.col_bias**2)
             )
         return pen
 
     def loss(self, theta: np.ndarray) -> float | np.ndarray:
         """:math:`L(\\theta)`.  A batch ``(B, d)`` of parameter vectors gives ``(B,)`` losses."""
-        theta = self._check_theta(theta, allow_batch=True)
+        theta = self.check_theta(theta, allow_batch=True)
         e = self.residuals(theta)
-        value = self._h * (self._s * np.sum(e**2, axis=-1) + self._penalty(self.unpack(theta)))
+        value = self._h * (self.error_scale * np.sum(e**2, axis=-1) + self._penalty(self.unpack(theta)))
         return float(value) if theta.ndim == 1 else value
 
     def _dense_buffer(self, slot: str) -> np.ndarray:
@@ -319,7 +333,7 @@ class MFObjective:
         Sparse (CSR) in general; a reused dense array on the dense path, one per ``slot``
         so that two such matrices can be alive at once (as in :meth:`hvp`).
         """
-        if self._dense:
+        if self.dense:
             E = self._dense_buffer(slot)
             E.ravel()[self._linear] = e
             return E
@@ -337,21 +351,21 @@ class MFObjective:
 
         and symmetrically for :math:`\\mathbf v_j` and :math:`c_j`.
         """
-        theta = self._check_theta(theta)
+        theta = self.check_theta(theta)
         f = self.unpack(theta)
         e = self.residuals(theta)
-        loss = self._h * (self._s * float(e @ e) + float(self._penalty(f)))
+        loss = self._h * (self.error_scale * float(e @ e) + float(self._penalty(f)))
         E = self._error_matrix(e)
         c2 = 2.0 * self._h
-        gU = c2 * (-self._s * (E @ f.V) + self.reg * self._w_row[:, None] * f.U)
-        gV = c2 * (-self._s * (E.T @ f.U) + self.reg * self._w_col[:, None] * f.V)
+        gU = c2 * (-self.error_scale * (E @ f.V) + self.reg * self.row_weights[:, None] * f.U)
+        gV = c2 * (-self.error_scale * (E.T @ f.U) + self.reg * self.col_weights[:, None] * f.V)
         parts = [gU.ravel(), gV.ravel()]
         if self.biased:
             m, n = self.shape
-            gb = c2 * (-self._s * np.bincount(self.ratings.rows, e, m)
-                       + self.reg_bias * self._w_row * f.row_bias)
-            gc = c2 * (-self._s * np.bincount(self.ratings.cols, e, n)
-                       + self.reg_bias * self._w_col * f.col_bias)
+            gb = c2 * (-self.error_scale * np.bincount(self.ratings.rows, e, m)
+                       + self.reg_bias * self.row_weights * f.row_bias)
+            gc = c2 * (-self.error_scale * np.bincount(self.ratings.cols, e, n)
+                       + self.reg_bias * self.col_weights * f.col_bias)
             parts += [gb, gc]
         return loss, np.concatenate(parts)
 
@@ -381,8 +395,8 @@ class MFObjective:
         :math:`2sJ^\\top J\\delta` plus the residual term coming from the bilinear
         :math:`\\mathbf u_i^\\top\\mathbf v_j`.
         """
-        theta = self._check_theta(theta)
-        direction = self._check_theta(direction, name="direction")
+        theta = self.check_theta(theta)
+        direction = self.check_theta(direction, name="direction")
         f = self.unpack(theta)
         d = self.unpack(direction)
         rows, cols = self.ratings.rows, self.ratings.cols
@@ -393,15 +407,15 @@ class MFObjective:
         Dr = self._error_matrix(dr, "dr")
         E = self._error_matrix(e)
         c2 = 2.0 * self._h
-        hU = c2 * (self._s * (Dr @ f.V - E @ d.V) + self.reg * self._w_row[:, None] * d.U)
-        hV = c2 * (self._s * (Dr.T @ f.U - E.T @ d.U) + self.reg * self._w_col[:, None] * d.V)
+        hU = c2 * (self.error_scale * (Dr @ f.V - E @ d.V) + self.reg * self.row_weights[:, None] * d.U)
+        hV = c2 * (self.error_scale * (Dr.T @ f.U - E.T @ d.U) + self.reg * self.col_weights[:, None] * d.V)
         parts = [hU.ravel(), hV.ravel()]
         if self.biased:
             m, n = self.shape
-            parts.append(c2 * (self._s * np.bincount(rows, dr, m)
-                               + self.reg_bias * self._w_row * d.row_bias))
-            parts.append(c2 * (self._s * np.bincount(cols, dr, n)
-                               + self.reg_bias * self._w_col * d.col_bias))
+            parts.append(c2 * (self.error_scale * np.bincount(rows, dr, m)
+                               + self.reg_bias * self.row_weights * d.row_bias))
+            parts.append(c2 * (self.error_scale * np.bincount(cols, dr, n)
+                               + self.reg_bias * self.col_weights * d.col_bias))
         return np.concatenate(parts)
 
     def hessian(self, theta: np.ndarray, max_dim: int = 5000) -> np.ndarray:
@@ -417,7 +431,7 @@ class MFObjective:
         :math:`\\nabla^2 \\hat r_{ij}` couples :math:`u_{ia}` with :math:`v_{ja}` by 1.
         Use :meth:`hvp` for larger problems.
         """
-        theta = self._check_theta(theta)
+        theta = self.check_theta(theta)
         if self.dim > max_dim:
             raise ValueError(
                 f"dense Hessian of dimension {self.dim} exceeds max_dim={max_dim}; "
@@ -444,22 +458,28 @@ class MFObjective:
              np.arange(0, J_cols.size + 1, J_cols.shape[1])),
             shape=(nnz, self.dim),
         )
-        H = 2.0 * self._s * (J.T @ J).toarray()
-        cross = -2.0 * self._s * np.repeat(e, k)
+        H = 2.0 * self.error_scale * (J.T @ J).toarray()
+        cross = -2.0 * self.error_scale * np.repeat(e, k)
         np.add.at(H, (u_pos.ravel(), v_pos.ravel()), cross)
         np.add.at(H, (v_pos.ravel(), u_pos.ravel()), cross)
         diag = np.concatenate([
-            np.repeat(self.reg * self._w_row, k),
-            np.repeat(self.reg * self._w_col, k),
+            np.repeat(self.reg * self.row_weights, k),
+            np.repeat(self.reg * self.col_weights, k),
         ])
         if self.biased:
-            diag = np.concatenate([diag, self.reg_bias * self._w_row, self.reg_bias * self._w_col])
+            diag = np.concatenate([diag, self.reg_bias * self.row_weights, self.reg_bias * self.col_weights])
         H[np.diag_indices_from(H)] += 2.0 * diag
         return self._h * H
 
     # ------------------------------------------------------------------ validation
-    def _check_theta(self, theta: np.ndarray, allow_batch: bool = False,
-                     name: str = "theta") -> np.ndarray:
+    def check_theta(self, theta: np.ndarray, allow_batch: bool = False,
+                    name: str = "theta") -> np.ndarray:
+        """``theta`` as a float64 array of shape ``(d,)`` (or ``(B, d)`` with ``allow_batch``).
+
+        The one check of a parameter vector that every tool working on this objective calls
+        (ALS, the landscape and minima tools, the estimator), so that a wrong vector gets
+        the same message everywhere; ``name`` is the argument name shown.
+        """
         theta = np.asarray(theta, dtype=np.float64)
         ok_ndim = theta.ndim in ((1, 2) if allow_batch else (1,))
         if not ok_ndim or theta.shape[-1] != self.dim:
@@ -476,5 +496,5 @@ class MFObjective:
                  f"reg={self.reg:g}", f"mean={self.mean}", f"half={self.half}",
                  f"reg_weighting={self.reg_weighting!r}"]
         if self.biased:
-            parts += [f"biased=True", f"reg_bias={self.reg_bias:g}", f"mu={self.mu:.6f}"]
+            parts += ["biased=True", f"reg_bias={self.reg_bias:g}", f"mu={self.mu:.6f}"]
         return f"MFObjective({', '.join(parts)})"

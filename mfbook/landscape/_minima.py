@@ -28,13 +28,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from scipy.optimize import minimize as _scipy_minimize
+from scipy.optimize import minimize
 
-from .data import SeedLike
-from .landscape import HessianExtremes, hessian_extremes, orthonormal_span, symmetry_tangents
-from .metrics import product_distance
-from .objective import MFObjective
-from .optim import OptimResult
+from ..core import MFObjective, OptimResult, SeedLike, product_distance
+from ._curvature import HessianExtremes, hessian_extremes
+from ._symmetry import orthonormal_span, symmetry_tangents
 
 __all__ = [
     "polish",
@@ -73,7 +71,7 @@ def polish(
         if ``gtol`` was met, else ``"completed"``; ``message`` is SciPy's.
     """
     objective = _check_objective(objective)
-    theta0 = objective._check_theta(theta0)
+    theta0 = objective.check_theta(theta0)
     if not (np.isfinite(gtol) and gtol > 0):
         raise ValueError(f"gtol must be a finite number > 0, got {gtol!r}")
     if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 1:
@@ -86,7 +84,7 @@ def polish(
         gnorms.append(float(np.linalg.norm(objective.grad(intermediate_result.x))))
 
     start = time.perf_counter()
-    res = _scipy_minimize(objective.loss_grad, theta0, jac=True, method="L-BFGS-B",
+    res = minimize(objective.loss_grad, theta0, jac=True, method="L-BFGS-B",
                           callback=record,
                           options={"maxiter": int(maxiter), "maxfun": 2 * int(maxiter),
                                    "gtol": float(gtol), "ftol": 0.0, "maxcor": int(memory)})
@@ -143,7 +141,7 @@ def hessian_extremes_modulo_symmetry(
         ``smallest`` and ``largest`` (``k`` each, ascending) and the number of products.
     """
     objective = _check_objective(objective)
-    theta = objective._check_theta(theta)
+    theta = objective.check_theta(theta)
     Q = symmetry_basis(objective, theta)
     d = objective.dim
     if not 1 <= k < d - Q.shape[1] - 1:
@@ -171,7 +169,7 @@ def group_by_product(
 
     Greedy: each point joins the first group whose first member is within distance
     ``rtol`` times the larger of the two norms :math:`\\lVert UV^\\top\\rVert_F`
-    (:func:`mfbook.metrics.product_distance`), else starts a new group (two zero products
+    (:func:`mfbook.core.product_distance`), else starts a new group (two zero products
     are the same).
     Labels are numbered in order of first appearance, from 0.  Use it on *polished* points;
     end points of unconverged runs differ by their distance to convergence.

@@ -2,12 +2,12 @@
 
 :class:`MatrixFactorization` fits the plain model :math:`\\hat r_{ij} = \\mathbf u_i^\\top
 \\mathbf v_j` or the biased model :math:`\\hat r_{ij} = \\mu + b_i + c_j + \\mathbf u_i^\\top
-\\mathbf v_j` to a :class:`~mfbook.data.Ratings` set.  Hyper-parameters go to the
+\\mathbf v_j` to a :class:`~mfbook.core.Ratings` set.  Hyper-parameters go to the
 constructor, :meth:`~MatrixFactorization.fit` learns, and the learned state lives in
 attributes ending in ``_``.
 
 **One objective, four solvers.**  Every solver minimizes the same objective, the sum form
-of the book's :class:`~mfbook.objective.MFObjective` (see the *Notation* page),
+of the book's :class:`~mfbook.core.MFObjective` (see the *Notation* page),
 
 .. math::
 
@@ -22,7 +22,7 @@ with :math:`w_i = w'_j = 1` (``reg_weighting="uniform"``, a single global penalt
 available after fitting as ``objective_``.
 
 * ``solver="als"`` alternates exact minimizations over the user block and the item block
-  (:func:`mfbook.als.als_half_sweep`); one epoch is one sweep, users then items.
+  (:func:`mfbook.recommender.als_half_sweep`); one epoch is one sweep, users then items.
 * The stochastic solvers follow unbiased estimates of :math:`\\nabla L / N`, with
   :math:`N = |\\Omega|`, so that a learning rate means the same thing on any data size.  On a
   batch :math:`B` of ratings the estimate is
@@ -79,11 +79,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .als import als_half_sweep
-from .data import Ratings, SeedLike, as_generator
-from .objective import MFObjective
-from .optim import DivergenceError
-from .progress import progress_bar
+from ..core import (DivergenceError, MFObjective, Ratings, SeedLike, as_generator,
+                    progress_bar, rmse)
+from ._als import als_half_sweep
 
 __all__ = ["MatrixFactorization", "SOLVERS"]
 
@@ -388,10 +386,10 @@ class MatrixFactorization:
         """
         p = self._validated()
         if not isinstance(train, Ratings):
-            raise ValueError(f"train must be a mfbook.data.Ratings, got {type(train).__name__}")
+            raise ValueError(f"train must be a mfbook.core.Ratings, got {type(train).__name__}")
         if valid is not None:
             if not isinstance(valid, Ratings):
-                raise ValueError(f"valid must be a mfbook.data.Ratings or None, got {type(valid).__name__}")
+                raise ValueError(f"valid must be a mfbook.core.Ratings or None, got {type(valid).__name__}")
             if valid.shape != train.shape:
                 raise ValueError(
                     f"valid must have the shape of train {train.shape}, got {valid.shape}")
@@ -411,7 +409,7 @@ class MatrixFactorization:
         # What the per-epoch evaluation needs: the penalty weight of every parameter, and
         # writable index arrays (one compiled specialization for every caller).
         m, n = train.shape
-        w = np.concatenate([obj._w_row, obj._w_col])
+        w = np.concatenate([obj.row_weights, obj.col_weights])
         self._penalty_weights = np.concatenate(
             [np.repeat(p["reg"] * w, p["rank"])] + ([p["reg_bias"] * w] if p["biased"] else []))
         self._train_index = (np.array(train.rows), np.array(train.cols))
@@ -635,9 +633,9 @@ class MatrixFactorization:
     def rmse(self, ratings: Ratings) -> float:
         """Root mean squared error of :meth:`predict` on ``ratings``."""
         if not isinstance(ratings, Ratings):
-            raise ValueError(f"ratings must be a mfbook.data.Ratings, got {type(ratings).__name__}")
+            raise ValueError(f"ratings must be a mfbook.core.Ratings, got {type(ratings).__name__}")
         pred = self.predict(ratings.rows, ratings.cols)
-        return float(np.sqrt(np.mean((pred - ratings.values) ** 2)))
+        return rmse(pred, ratings)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Alternating least squares for :class:`~mfbook.objective.MFObjective`.
+"""Alternating least squares for :class:`~mfbook.core.MFObjective`.
 
 With :math:`V` (and the column biases) fixed, the objective is a ridge regression for each
 row :math:`i` separately, solved exactly; then the roles swap.  For the row block
@@ -15,7 +15,7 @@ with :math:`s`, :math:`w_i`, :math:`\\lambda`, :math:`\\lambda_b` the convention
 objective (the factor :math:`h` cancels).  Each half-sweep exactly minimizes the objective
 over one block, so the loss never increases (tested).
 
-One half-sweep is one compiled loop over the rows (:func:`mfbook._kernels.als_half`):
+One half-sweep is one compiled loop over the rows (the compiled kernel ``als_half``):
 for each row it accumulates the :math:`k \\times k` system from the row's observed entries
 (grouped by row and by column once per objective, and cached), adds the penalty and solves
 by Cholesky, with no :math:`(|\\Omega|, k, k)` temporary and no per-row Python overhead.
@@ -40,8 +40,7 @@ from typing import Callable
 
 import numpy as np
 
-from .objective import MFObjective
-from .optim import OptimResult
+from ..core import MFObjective, OptimResult
 
 __all__ = ["als", "als_half_sweep"]
 
@@ -73,13 +72,13 @@ def als_half_sweep(objective: MFObjective, theta: np.ndarray, side: str) -> np.n
 
     if side not in ("rows", "cols"):
         raise ValueError(f"side must be 'rows' or 'cols', got {side!r}")
-    theta = np.array(objective._check_theta(theta), dtype=np.float64)
+    theta = np.array(objective.check_theta(theta), dtype=np.float64)
     m, n = objective.shape
     k = objective.rank
     order, indptr, other, vals = _pattern(objective, side)
-    weights = objective._w_row if side == "rows" else objective._w_col
+    weights = objective.row_weights if side == "rows" else objective.col_weights
     failed = np.empty(len(indptr) - 1, dtype=np.int64)
-    n_failed = als_half(theta, m, n, k, objective.biased, objective.mu, objective._s,
+    n_failed = als_half(theta, m, n, k, objective.biased, objective.mu, objective.error_scale,
                         objective.reg, objective.reg_bias, weights, indptr, other, vals,
                         side == "rows", failed)
     if n_failed:
@@ -98,9 +97,9 @@ def _least_squares_rows(objective: MFObjective, theta: np.ndarray, side: str,
     biased = objective.biased
     k = objective.rank
     if side == "rows":
-        feats, own, own_bias, other_bias, weights = f.V, f.U, f.row_bias, f.col_bias, objective._w_row
+        feats, own, own_bias, other_bias, weights = f.V, f.U, f.row_bias, f.col_bias, objective.row_weights
     else:
-        feats, own, own_bias, other_bias, weights = f.U, f.V, f.col_bias, f.row_bias, objective._w_col
+        feats, own, own_bias, other_bias, weights = f.U, f.V, f.col_bias, f.row_bias, objective.col_weights
     penalty = np.full(k + biased, objective.reg)
     if biased:
         penalty[-1] = objective.reg_bias
@@ -111,8 +110,8 @@ def _least_squares_rows(objective: MFObjective, theta: np.ndarray, side: str,
         if biased:
             A = np.hstack([A, np.ones((len(cols), 1))])
             y = y - objective.mu - other_bias[cols]
-        G = objective._s * (A.T @ A) + np.diag(weights[i] * penalty)
-        x = np.linalg.pinv(G) @ (objective._s * (A.T @ y))
+        G = objective.error_scale * (A.T @ A) + np.diag(weights[i] * penalty)
+        x = np.linalg.pinv(G) @ (objective.error_scale * (A.T @ y))
         own[i] = x[:k]
         if biased:
             own_bias[i] = x[k]
@@ -148,7 +147,7 @@ def als(
         ``losses[t]`` and ``grad_norms[t]`` after ``t`` sweeps (``t = 0`` is ``theta0``),
         ``snapshots`` holding the parameters after every sweep.
     """
-    theta = objective._check_theta(theta0).copy()
+    theta = objective.check_theta(theta0).copy()
     if isinstance(n_sweeps, bool) or not isinstance(n_sweeps, (int, np.integer)) or n_sweeps < 0:
         raise ValueError(f"n_sweeps must be an integer >= 0, got {n_sweeps!r}")
     start = time.perf_counter()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import Ratings
+from ..core import Ratings, rmse
 
 __all__ = ["loop_penalty", "loop_rmse", "loop_stochastic", "loop_als"]
 
@@ -41,7 +41,7 @@ def loop_rmse(U: np.ndarray, V: np.ndarray, b: np.ndarray, c: np.ndarray, mu: fl
     pred = np.einsum("nk,nk->n", U[R.rows], V[R.cols]) + mu + b[R.rows] + c[R.cols]
     if clip is not None:
         pred = np.clip(pred, *clip)
-    return float(np.sqrt(np.mean((pred - R.values) ** 2)))
+    return rmse(pred, R)
 
 
 def _start(train: Ratings, rank: int, biased: bool, random_state: int):
@@ -75,7 +75,7 @@ def loop_stochastic(train: Ratings, valid: Ratings | None = None, *, rank: int, 
 
     with the penalty on the rows the batch touches (``penalty="rows"``) or on every row
     (``"all"``).  Returns the final parameter vector (layout of
-    :class:`~mfbook.objective.MFObjective`) and the validation RMSE after each epoch (empty
+    :class:`~mfbook.core.MFObjective`) and the validation RMSE after each epoch (empty
     without ``valid``).
     """
     rng, U, V, b, c, mu = _start(train, rank, biased, random_state)

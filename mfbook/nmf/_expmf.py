@@ -28,7 +28,7 @@ towards zero.  With :math:`E` the sparse residual matrix on :math:`\\Omega`, the
     \\nabla_S L = -\\frac{2}{N}\\, B \\circ (E^\\top A) + 2\\lambda S,
 
 (:math:`\\circ` the elementwise product): the gradient of the plain factorization
-:math:`\\hat r = A B^\\top` with respect to :math:`A` (see :mod:`mfbook.objective`),
+:math:`\\hat r = A B^\\top` with respect to :math:`A` (see :mod:`mfbook.core`),
 multiplied by :math:`\\partial A / \\partial P = A`.  That chain-rule factor is what
 chapter 5 is about: a factor that should be small gets a proportionally small gradient.
 
@@ -42,11 +42,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import minimize as _scipy_minimize
+from scipy.optimize import minimize
 
-from . import _blas
-from ._blas import one_blas_thread as _one_blas_thread
-from .data import Ratings, SeedLike, as_generator
+from . import _dense
+from ._dense import product_entries
+from ..core import Ratings, SeedLike, as_generator, check_array, product_svd
+from ..core import one_blas_thread as _one_blas_thread
 
 __all__ = ["ExpMF", "LBFGSRecord", "fit_lbfgs"]
 
@@ -72,7 +73,7 @@ class ExpMF:
     Examples
     --------
     >>> import numpy as np
-    >>> from mfbook.data import Ratings
+    >>> from mfbook.core import Ratings
     >>> R = Ratings.from_dense(np.array([[2.0, 2.0], [2.0, 2.0]]))
     >>> f = ExpMF(R, rank=2)
     >>> float(f.loss(np.zeros(f.dim)))    # every prediction is e^0 + e^0 = 2
@@ -81,7 +82,7 @@ class ExpMF:
 
     def __init__(self, ratings: Ratings, rank: int, *, reg: float = 0.0) -> None:
         if not isinstance(ratings, Ratings):
-            raise ValueError(f"ratings must be a mfbook.data.Ratings, got {type(ratings).__name__}")
+            raise ValueError(f"ratings must be a mfbook.core.Ratings, got {type(ratings).__name__}")
         if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
             raise ValueError(f"rank must be an integer >= 1, got {rank!r}")
         if not (np.isfinite(reg) and reg >= 0):
@@ -101,7 +102,7 @@ class ExpMF:
     # ------------------------------------------------------------------ parameters
     def unpack(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Views ``(P, S)`` of shapes ``(m, k)`` and ``(n, k)`` inside ``theta``."""
-        theta = self._check_theta(theta)
+        theta = self.check_theta(theta)
         m, n = self.shape
         k = self.rank
         return theta[: m * k].reshape(m, k), theta[m * k:].reshape(n, k)
@@ -110,12 +111,8 @@ class ExpMF:
         """Flatten log-factors ``P`` (m x k) and ``S`` (n x k) into a parameter vector."""
         m, n = self.shape
         k = self.rank
-        P = np.asarray(P, dtype=np.float64)
-        S = np.asarray(S, dtype=np.float64)
-        if P.shape != (m, k):
-            raise ValueError(f"P must have shape {(m, k)}, got {P.shape}")
-        if S.shape != (n, k):
-            raise ValueError(f"S must have shape {(n, k)}, got {S.shape}")
+        P = check_array("P", P, shape=(m, k))
+        S = check_array("S", S, shape=(n, k))
         return np.concatenate([P.ravel(), S.ravel()])
 
     def from_factors(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -146,20 +143,11 @@ class ExpMF:
         """:math:`\\hat r_{ij} = \\sum_a e^{P_{ia} + S_{ja}}` at the given entries."""
         P, S = self.unpack(theta)
         rows, cols = self._check_index(rows, cols)
-        return self._predict(np.exp(P), np.exp(S), rows, cols)
-
-    def _predict(self, A: np.ndarray, B: np.ndarray, rows: np.ndarray,
-                 cols: np.ndarray) -> np.ndarray:
-        m, n = self.shape
-        if m * n <= _blas.DENSE_LIMIT:
-            with _one_blas_thread():
-                full = A @ B.T
-            return full.ravel()[rows * n + cols]
-        return (A[rows] * B[cols]).sum(axis=1)
+        return product_entries(np.exp(P), np.exp(S), rows, cols)
 
     def penalty(self, theta: np.ndarray) -> float:
         """:math:`\\lambda(\\lVert P\\rVert_F^2 + \\lVert S\\rVert_F^2)`, as Keras adds it to every batch loss."""
-        theta = self._check_theta(theta)
+        theta = self.check_theta(theta)
         return self.reg * float(theta @ theta)
 
     def mse(self, theta: np.ndarray, ratings: Ratings | None = None) -> float:
@@ -177,7 +165,7 @@ class ExpMF:
     def _error_matrix(self, e: np.ndarray) -> sp.csr_matrix | np.ndarray:
         """The m x n matrix holding ``e`` on Omega and 0 elsewhere (dense if small)."""
         m, n = self.shape
-        if m * n <= _blas.DENSE_LIMIT:
+        if m * n <= _dense.DENSE_LIMIT:
             return np.bincount(self._lin, e, m * n).reshape(m, n)
         return sp.csr_matrix((e[self._csr_order], self._csr_indices, self._csr_indptr),
                              shape=self.shape)
@@ -187,7 +175,7 @@ class ExpMF:
         P, S = self.unpack(theta)
         A, B = np.exp(P), np.exp(S)
         R = self.ratings
-        e = R.values - self._predict(A, B, R.rows, R.cols)
+        e = R.values - product_entries(A, B, R.rows, R.cols)
         N = R.nnz
         E = self._error_matrix(e)
         with _one_blas_thread():
@@ -220,7 +208,7 @@ class ExpMF:
             Gradient of ``mse + penalty``; the penalty part is dense (every row of both
             tables), the data part touches only the rows and columns in the batch.
         """
-        theta = self._check_theta(theta)
+        theta = self.check_theta(theta)
         index = np.asarray(index)
         if index.ndim != 1 or index.size == 0 or index.dtype.kind not in "iu":
             raise ValueError(f"index must be a non-empty 1-d integer array, got shape {index.shape}")
@@ -231,7 +219,7 @@ class ExpMF:
         R = self.ratings
         rows, cols, vals = R.rows[index], R.cols[index], R.values[index]
         c = -2.0 / len(index)
-        if m * n <= _blas.DENSE_LIMIT:
+        if m * n <= _dense.DENSE_LIMIT:
             # Residuals of the batch scattered into a dense m x n matrix (zero elsewhere),
             # then two small products: grad_P = c A o (E_b B), grad_S = c B o (E_b^T A).
             lin = rows * n + cols
@@ -272,9 +260,9 @@ class ExpMF:
         A, B = np.exp(P), np.exp(S)
         R = self.ratings
         N = R.nnz
-        e = R.values - self._predict(A, B, R.rows, R.cols)
+        e = R.values - product_entries(A, B, R.rows, R.cols)
         # delta r_ij = sum_a A_ia B_ja (dP_ia + dS_ja) = ((A o dP) B^T + A (B o dS)^T)_ij
-        dr = self._predict(A * dP, B, R.rows, R.cols) + self._predict(A, B * dS, R.rows, R.cols)
+        dr = product_entries(A * dP, B, R.rows, R.cols) + product_entries(A, B * dS, R.rows, R.cols)
         E, Dr = self._error_matrix(e), self._error_matrix(dr)
         dA, dB = A * dP, B * dS
         with _one_blas_thread():
@@ -301,17 +289,14 @@ class ExpMF:
     def singular_values(self, theta: np.ndarray) -> np.ndarray:
         """Singular values of the model matrix :math:`e^P (e^S)^\\top` (k of them, descending).
 
-        Computed from two thin QR factorizations, :math:`e^P = Q_A R_A`,
-        :math:`e^S = Q_B R_B`: the singular values of :math:`R_A R_B^\\top` (k x k).
+        Computed by :func:`mfbook.core.product_svd` from the two thin factors.
         """
         P, S = self.unpack(theta)
         with _one_blas_thread():
-            ra = np.linalg.qr(np.exp(P), mode="r")
-            rb = np.linalg.qr(np.exp(S), mode="r")
-            return np.linalg.svd(ra @ rb.T, compute_uv=False)
+            return product_svd(np.exp(P), np.exp(S))
 
     # ------------------------------------------------------------------ validation
-    def _check_theta(self, theta: np.ndarray) -> np.ndarray:
+    def check_theta(self, theta: np.ndarray) -> np.ndarray:
         theta = np.asarray(theta, dtype=np.float64)
         if theta.shape != (self.dim,):
             raise ValueError(
@@ -368,7 +353,7 @@ def fit_lbfgs(model: ExpMF, theta0: np.ndarray, *, maxiter: int = 1000,
     ``maxiter`` iterations unless the line search fails; the mean-squared objective has
     gradients far below SciPy's default ``gtol`` long before the fit is accurate.
     """
-    theta0 = model._check_theta(theta0)
+    theta0 = model.check_theta(theta0)
     if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 1:
         raise ValueError(f"maxiter must be a positive integer, got {maxiter!r}")
     rec: dict[str, list[float]] = {"loss": [], "train": [], "val": [], "t": []}
@@ -384,7 +369,7 @@ def fit_lbfgs(model: ExpMF, theta0: np.ndarray, *, maxiter: int = 1000,
         clock["pause"] += time.perf_counter() - t0
 
     record(theta0)
-    res = _scipy_minimize(model.loss_grad, theta0, jac=True, method="L-BFGS-B", callback=record,
+    res = minimize(model.loss_grad, theta0, jac=True, method="L-BFGS-B", callback=record,
                           options={"maxiter": int(maxiter), "maxfun": 2 * int(maxiter),
                                    "ftol": 0.0, "gtol": 0.0, "maxcor": int(memory)})
     return LBFGSRecord(theta=res.x, loss=np.array(rec["loss"]), train_mse=np.array(rec["train"]),

@@ -1,7 +1,7 @@
-"""Compiled inner loops of :mod:`mfbook.recommender` and :mod:`mfbook.als` (numba).
+"""Compiled inner loops of :mod:`mfbook.recommender` and :mod:`mfbook.recommender` (numba).
 
 Private: the public entry points are :class:`mfbook.recommender.MatrixFactorization` and
-:func:`mfbook.als.als_half_sweep`, which validate their inputs and document the maths.
+:func:`mfbook.recommender.als_half_sweep`, which validate their inputs and document the maths.
 
 Why a compiler.  Per-sample SGD is sequential by definition: the update on rating
 :math:`t+1` reads the factors written by rating :math:`t`, so it cannot be vectorized
@@ -14,7 +14,7 @@ array for the Gram matrices, a batched LAPACK call for many ``k x k`` systems) a
 faster here at every size.
 
 Conventions shared by the kernels.  The parameters are one flat vector ``theta`` laid out
-like :class:`mfbook.objective.MFObjective`: ``[U.ravel(), V.ravel(), b, c]`` with the biases
+like :class:`mfbook.core.MFObjective`: ``[U.ravel(), V.ravel(), b, c]`` with the biases
 only in the biased model.  The kernels number the :math:`m + n` parameter rows as users
 ``0..m-1`` then items ``m..m+n-1``: row ``r`` has its factors at ``theta[r*k:(r+1)*k]`` and
 its bias at ``theta[(m+n)*k + r]``.  ``pen`` and ``pen_bias`` hold one penalty coefficient

@@ -51,9 +51,10 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from . import _blas
-from ._blas import one_blas_thread
-from .data import Ratings, SeedLike, as_generator
+from . import _dense
+from ._dense import product_entries
+from ..core import Ratings, SeedLike, as_generator
+from ..core import one_blas_thread
 
 __all__ = [
     "NMFResult",
@@ -106,7 +107,7 @@ class _Omega:
     def __init__(self, ratings: Ratings) -> None:
         self.rows, self.cols, self.r = ratings.rows, ratings.cols, ratings.values
         m, n = self.shape = ratings.shape
-        self.dense = m * n <= _blas.DENSE_LIMIT
+        self.dense = m * n <= _dense.DENSE_LIMIT
         if self.dense:
             self.X = ratings.to_dense(fill=0.0)
             self.Mask = ratings.mask().astype(np.float64)
@@ -128,7 +129,7 @@ class _Omega:
         """:math:`M \\circ WH^\\top`."""
         if self.dense:
             return self.Mask * (W @ H.T)
-        return self._csr(_predict(W, H, self.rows, self.cols))
+        return self._csr(product_entries(W, H, self.rows, self.cols))
 
     def ratio(self, W: np.ndarray, H: np.ndarray):
         """:math:`M \\circ R / WH^\\top` (the KL update's numerator matrix)."""
@@ -136,12 +137,12 @@ class _Omega:
             out = np.zeros(self.shape)
             np.divide(self.X, W @ H.T, out=out, where=self._omega)
             return out
-        return self._csr(self.r / _predict(W, H, self.rows, self.cols))
+        return self._csr(self.r / product_entries(W, H, self.rows, self.cols))
 
 
 def _check_ratings(ratings: Ratings, rank: int, *, positive: bool) -> None:
     if not isinstance(ratings, Ratings):
-        raise ValueError(f"ratings must be a mfbook.data.Ratings, got {type(ratings).__name__}")
+        raise ValueError(f"ratings must be a mfbook.core.Ratings, got {type(ratings).__name__}")
     if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
         raise ValueError(f"rank must be an integer >= 1, got {rank!r}")
     if np.any(ratings.values < 0):
@@ -180,15 +181,6 @@ def nmf_init(ratings: Ratings, rank: int, seed: SeedLike = None) -> tuple[np.nda
     return rng.uniform(0.0, 2.0 * s, (m, rank)), rng.uniform(0.0, 2.0 * s, (n, rank))
 
 
-def _predict(W: np.ndarray, H: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    m, n = W.shape[0], H.shape[0]
-    if m * n <= _blas.DENSE_LIMIT:
-        with one_blas_thread():
-            full = W @ H.T
-        return full.ravel()[rows * n + cols]
-    return (W[rows] * H[cols]).sum(axis=1)
-
-
 def _frobenius(r: np.ndarray, p: np.ndarray) -> float:
     e = r - p
     return float(e @ e)
@@ -202,12 +194,12 @@ def _kl(r: np.ndarray, p: np.ndarray) -> float:
 
 def masked_frobenius(ratings: Ratings, W: np.ndarray, H: np.ndarray) -> float:
     """:math:`F(W,H) = \\sum_{\\Omega} (r_{ij} - (WH^\\top)_{ij})^2`."""
-    return _frobenius(ratings.values, _predict(W, H, ratings.rows, ratings.cols))
+    return _frobenius(ratings.values, product_entries(W, H, ratings.rows, ratings.cols))
 
 
 def masked_kl(ratings: Ratings, W: np.ndarray, H: np.ndarray) -> float:
     """:math:`D(W,H) = \\sum_{\\Omega} r\\log(r/\\hat r) - r + \\hat r`, with :math:`0 \\log 0 = 0`."""
-    return _kl(ratings.values, _predict(W, H, ratings.rows, ratings.cols))
+    return _kl(ratings.values, product_entries(W, H, ratings.rows, ratings.cols))
 
 
 def _run(ratings, rank, W0, H0, seed, n_iter, val, floor, method, update, objective) -> NMFResult:
@@ -230,11 +222,11 @@ def _run(ratings, rank, W0, H0, seed, n_iter, val, floor, method, update, object
     elapsed = 0.0
 
     def record() -> None:
-        p = _predict(W, H, ratings.rows, ratings.cols)
+        p = product_entries(W, H, ratings.rows, ratings.cols)
         losses.append(objective(ratings.values, p))
         tr.append(float(np.mean((ratings.values - p) ** 2)))
         if val is not None:
-            va.append(float(np.mean((val.values - _predict(W, H, val.rows, val.cols)) ** 2)))
+            va.append(float(np.mean((val.values - product_entries(W, H, val.rows, val.cols)) ** 2)))
         else:
             va.append(np.nan)
         times.append(elapsed)
@@ -344,7 +336,7 @@ def nmf_hals(
     om = _Omega(ratings)
 
     def update_sparse(W: np.ndarray, H: np.ndarray) -> None:
-        e = r - _predict(W, H, rows, cols)
+        e = r - product_entries(W, H, rows, cols)
         for a in range(rank):
             h = H[cols, a]
             t = e + W[rows, a] * h

@@ -10,8 +10,8 @@ each rule comes from in the Keras sources (``keras/src/callbacks/early_stopping.
 * **Loss of a batch.**  ``loss="mse"`` is the batch mean of :math:`e^2`; each weight
   regularizer adds its value on the *whole* weight tensor to *every* batch loss
   (``l2(lam)`` is :math:`\\lambda \\sum x^2`).  The model decides how it computes both
-  (see :meth:`mfbook.expmf.ExpMF.batch_loss_grad`).
-* **Optimizer.**  Any :class:`mfbook.optim.Optimizer`; Keras' Adam is
+  (see :meth:`mfbook.nmf.ExpMF.batch_loss_grad`).
+* **Optimizer.**  Any :class:`mfbook.core.Optimizer`; Keras' Adam is
   ``Adam(lr, eps=1e-7, eps_hat=True)`` (epsilon added to :math:`\\sqrt{v}` before the bias
   correction).  The learning rate is read at every step, so a callback can change it.
 * **Reported epoch loss.**  ``logs["loss"]`` is the mean of the batch losses (data term
@@ -34,8 +34,7 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from .data import Ratings, SeedLike, as_generator
-from .optim import Optimizer
+from ..core import Optimizer, Ratings, SeedLike, as_generator
 
 __all__ = [
     "TrainState",
@@ -231,7 +230,7 @@ class ReduceLROnPlateau(_MonitorCallback):
 
 
 class BatchModel(Protocol):
-    """What :func:`fit_keras_like` needs from a model (e.g. :class:`mfbook.expmf.ExpMF`)."""
+    """What :func:`fit_keras_like` needs from a model (e.g. :class:`mfbook.nmf.ExpMF`)."""
 
     ratings: Ratings
 

@@ -1,0 +1,61 @@
+"""The stored results of the benchmark scripts: where they live, how they are written.
+
+Every script in ``benchmarks/`` writes one JSON file into :data:`RESULTS_DIR` with
+:func:`save_results`, and the chapters read it with :func:`load_results`.  Floats go through
+:func:`rounded` first, so that the files are small and a re-run on another machine changes
+only the digits that really changed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["RESULTS_DIR", "load_results", "save_results", "rounded"]
+
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+"""``benchmarks/results`` of the repository (``mfbook`` is installed from it, editable)."""
+
+
+def rounded(values: Any, digits: int = 6) -> list[float | None]:
+    """A flat list of floats with ``digits`` significant digits; NaN and infinities as None.
+
+    Examples
+    --------
+    >>> rounded([3.14159265, float("nan")], 3)
+    [3.14, None]
+    """
+    out: list[float | None] = []
+    for v in np.asarray(values, dtype=float).ravel():
+        out.append(None if not np.isfinite(v) else float(f"{v:.{digits}g}"))
+    return out
+
+
+def save_results(name: str, payload: dict, *, compact: bool = False,
+                 directory: Path | None = None) -> Path:
+    """Write ``payload`` to ``<directory>/<name>`` as JSON; return the path.
+
+    ``compact=True`` drops the indentation (for files with long arrays).
+    """
+    directory = RESULTS_DIR if directory is None else Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    text = (json.dumps(payload, separators=(",", ":")) if compact
+            else json.dumps(payload, indent=1))
+    path.write_text(text + "\n")
+    return path
+
+
+def load_results(name: str, *, directory: Path | None = None) -> dict:
+    """Read ``<directory>/<name>``; a missing file names the benchmark to run."""
+    directory = RESULTS_DIR if directory is None else Path(directory)
+    path = directory / name
+    if not path.exists():
+        script = Path(name).stem.split(".")[0]
+        raise FileNotFoundError(
+            f"{path} is missing: run the benchmark that writes it "
+            f"(python benchmarks/{script}.py, or see the chapter) from the repository root")
+    return json.loads(path.read_text())

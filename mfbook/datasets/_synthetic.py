@@ -1,0 +1,325 @@
+"""Synthetic data sets with a known truth, one per source document of the book.
+
+* :func:`streamrec` -- low-rank Gaussian factors plus Gaussian noise, uniformly sampled
+  entries (chapter 2);
+* :func:`rating_matrix` -- a low-rank matrix rescaled to the 1-5 rating range, noisy and
+  clipped, with a minimum number of observed entries per row and column (chapter 3);
+* :func:`sales_matrix` -- a non-negative matrix built from log-normal factors whose
+  weights decay geometrically (chapter 5);
+* :func:`movielens_like` -- a biased low-rank model observed with the shape, size and
+  skewed activity of MovieLens-1M (chapter 3's speed and accuracy benchmarks).
+
+Each returns a :class:`SyntheticRatings`: what a learner observes and the truth behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core import Ratings, SeedLike, as_generator
+
+__all__ = ["SyntheticRatings", "streamrec", "rating_matrix", "sales_matrix", "truncation_mse",
+           "movielens_like"]
+
+
+@dataclass(frozen=True)
+class SyntheticRatings:
+    """A synthetic data set: what a learner observes and the truth behind it.
+
+    Attributes
+    ----------
+    observed : Ratings
+        The observed (possibly noisy) entries.
+    truth : ndarray, shape (m, n)
+        The noise-free matrix.
+    row_factors, col_factors : ndarray
+        The factors the truth was built from (``truth`` is a function of them).
+    noisy : ndarray, shape (m, n) or None
+        The full noisy matrix when the generator draws noise for every entry.
+    """
+
+    observed: Ratings
+    truth: np.ndarray
+    row_factors: np.ndarray
+    col_factors: np.ndarray
+    noisy: np.ndarray | None = None
+
+    def hidden(self) -> Ratings:
+        """The unobserved entries, valued by the noise-free truth."""
+        return self.observed.complement(self.truth)
+
+
+def _check_positive_int(name: str, value: int) -> int:
+    if not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_rate(name: str, value: float) -> float:
+    if not (0.0 < float(value) <= 1.0):
+        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+    return float(value)
+
+
+def streamrec(
+    n_users: int = 500,
+    n_items: int = 200,
+    true_rank: int = 5,
+    obs_rate: float = 0.1,
+    noise_std: float = 0.3,
+    seed: SeedLike = 42,
+) -> SyntheticRatings:
+    """The StreamRec data of seed 000: Gaussian low-rank truth, noisy uniform sample.
+
+    .. math::
+        U^\\star_{ia}, V^\\star_{ja} \\sim \\mathcal{N}(0, 1), \\qquad
+        M = U^\\star V^{\\star\\top}, \\qquad
+        r_{ij} = M_{ij} + \\varepsilon_{ij},\\ \\varepsilon_{ij} \\sim \\mathcal{N}(0, \\sigma^2)
+
+    for each entry independently observed with probability ``obs_rate``.  The random
+    draws happen in the order of the source document, so ``seed=42`` reproduces its
+    matrix exactly.
+    """
+    n_users = _check_positive_int("n_users", n_users)
+    n_items = _check_positive_int("n_items", n_items)
+    true_rank = _check_positive_int("true_rank", true_rank)
+    obs_rate = _check_rate("obs_rate", obs_rate)
+    if noise_std < 0:
+        raise ValueError(f"noise_std must be non-negative, got {noise_std!r}")
+    rng = as_generator(seed)
+    u_true = rng.normal(0.0, 1.0, (n_users, true_rank))
+    v_true = rng.normal(0.0, 1.0, (n_items, true_rank))
+    truth = u_true @ v_true.T
+    mask = rng.random((n_users, n_items)) < obs_rate
+    rows, cols = np.nonzero(mask)
+    values = truth[rows, cols] + rng.normal(0.0, noise_std, len(rows))
+    observed = Ratings(rows, cols, values, truth.shape)
+    return SyntheticRatings(observed, truth, u_true, v_true)
+
+
+def rating_matrix(
+    n_users: int = 100,
+    n_items: int = 60,
+    true_rank: int = 4,
+    obs_rate: float = 0.2,
+    noise_std: float = 0.25,
+    min_per_row: int = 2,
+    min_per_col: int = 2,
+    seed: SeedLike = 42,
+) -> SyntheticRatings:
+    """The 1-5 rating matrix of seed 001, with its coverage guarantee.
+
+    A Gaussian rank-``true_rank`` matrix is rescaled affinely to :math:`[1, 5]`
+    (``truth``), noise :math:`\\mathcal{N}(0, \\sigma^2)` is added to every entry and the
+    result is clipped to :math:`[1, 5]` (``noisy``).  Entries are observed independently
+    with probability ``obs_rate``; afterwards every row with fewer than ``min_per_row``
+    observed entries gets ``min_per_row`` entries chosen at random switched on (and the same
+    for columns), so every user and item has at least that many ratings.
+
+    The draws follow the source document's order, so ``seed=42`` reproduces its matrix and
+    mask; pass a Generator to continue the same stream (the source splits with it next).
+    """
+    n_users = _check_positive_int("n_users", n_users)
+    n_items = _check_positive_int("n_items", n_items)
+    true_rank = _check_positive_int("true_rank", true_rank)
+    obs_rate = _check_rate("obs_rate", obs_rate)
+    if min_per_row > n_items or min_per_col > n_users or min(min_per_row, min_per_col) < 0:
+        raise ValueError(
+            f"min_per_row must be in 0..{n_items} and min_per_col in 0..{n_users}, "
+            f"got {min_per_row} and {min_per_col}"
+        )
+    rng = as_generator(seed)
+    u_true = rng.normal(0.0, 1.0, (n_users, true_rank))
+    v_true = rng.normal(0.0, 1.0, (n_items, true_rank))
+    raw = u_true @ v_true.T
+    truth = 1.0 + 4.0 * (raw - raw.min()) / (raw.max() - raw.min())
+    noisy = np.clip(truth + rng.normal(0.0, noise_std, truth.shape), 1.0, 5.0)
+    mask = rng.uniform(0.0, 1.0, truth.shape) < obs_rate
+    # The coverage fix is sequential on purpose: it consumes random numbers only for the
+    # rows and columns that need it, exactly like the source's loop.
+    for i in range(n_users):
+        if mask[i].sum() < min_per_row:
+            mask[i, rng.choice(n_items, min_per_row, replace=False)] = True
+    for j in range(n_items):
+        if mask[:, j].sum() < min_per_col:
+            mask[rng.choice(n_users, min_per_col, replace=False), j] = True
+    observed = Ratings.from_dense(noisy, mask)
+    return SyntheticRatings(observed, truth, u_true, v_true, noisy=noisy)
+
+
+def sales_matrix(
+    n_products: int = 1000,
+    n_stores: int = 100,
+    rank: int = 12,
+    obs_rate: float = 0.5,
+    weight_decades: float = 2.0,
+    seed: SeedLike = 0,
+    max_tries: int = 100,
+) -> SyntheticRatings:
+    """The non-negative "sales" matrix of seed 003.
+
+    .. math::
+        w_a = 10^{-\\text{weight\\_decades}\\,a/(\\text{rank}-1)}, \\quad
+        A^{p}_{ia} = e^{z_{ia}} w_a, \\quad A^{s}_{ja} = e^{z'_{ja}} w_a, \\quad
+        S = A^{p} A^{s\\top},
+
+    with :math:`z, z'` standard normal, so each factor column is log-normal and the
+    :math:`a`-th rank-one term carries weight :math:`w_a^2`.  No noise is added.  Entries
+    are observed with probability ``obs_rate``; the mask is redrawn (at most ``max_tries``
+    times) until it passes the source's coverage asserts: every store has more than
+    :math:`\\sqrt{\\text{n\\_products}}` observed products and every product more than
+    :math:`\\sqrt{\\text{n\\_stores}}` observed stores.
+
+    ``row_factors`` and ``col_factors`` are :math:`A^p` and :math:`A^s`.  The source drew
+    from NumPy's legacy global generator without a seed, so only the distribution (not
+    the exact numbers) can be matched.
+    """
+    n_products = _check_positive_int("n_products", n_products)
+    n_stores = _check_positive_int("n_stores", n_stores)
+    rank = _check_positive_int("rank", rank)
+    obs_rate = _check_rate("obs_rate", obs_rate)
+    rng = as_generator(seed)
+    weight = 10.0 ** np.linspace(0.0, -weight_decades, rank)
+    a_prod = np.exp(rng.standard_normal((n_products, rank))) * weight
+    a_store = np.exp(rng.standard_normal((n_stores, rank))) * weight
+    sales = a_prod @ a_store.T
+    for _ in range(max_tries):
+        seen = rng.random((n_products, n_stores)) < obs_rate
+        if (seen.sum(axis=0).min() > np.sqrt(n_products)
+                and seen.sum(axis=1).min() > np.sqrt(n_stores)):
+            break
+    else:
+        raise ValueError(
+            f"no mask with obs_rate={obs_rate} met the coverage condition in {max_tries} tries"
+        )
+    observed = Ratings.from_dense(sales, seen)
+    return SyntheticRatings(observed, sales, a_prod, a_store)
+
+
+def truncation_mse(data: SyntheticRatings, rank: int) -> float:
+    """The reference error of chapter 5: the truth minus its first ``rank`` rank-one terms.
+
+    .. math::
+        \\text{MSE}_\\text{ref} = \\frac{1}{|\\bar\\Omega|} \\sum_{(i,j)\\notin\\Omega}
+        \\Big(S_{ij} - \\sum_{a \\le \\text{rank}} A^p_{ia} A^s_{ja}\\Big)^2 ,
+
+    the error on the unobserved entries of the model that keeps exactly the ``rank`` heaviest
+    terms of :func:`sales_matrix` (its factor columns are ordered by weight).  The source
+    question calls it the "theoretical MSE" of a rank-``rank`` fit; it is a reference point,
+    not a lower bound (a fit may trade terms differently).
+    """
+    rank = _check_positive_int("rank", rank)
+    if rank > data.row_factors.shape[1]:
+        raise ValueError(f"rank must be at most {data.row_factors.shape[1]}, got {rank}")
+    err = data.truth - data.row_factors[:, :rank] @ data.col_factors[:, :rank].T
+    return float(np.mean(err[~data.observed.mask()] ** 2))
+
+
+def movielens_like(
+    n_users: int = 6040,
+    n_items: int = 3706,
+    n_ratings: int = 1_000_209,
+    rank: int = 20,
+    *,
+    mu: float = 3.6,
+    user_bias_std: float = 0.35,
+    item_bias_std: float = 0.5,
+    signal_std: float = 0.5,
+    noise_std: float = 0.8,
+    min_per_user: int = 20,
+    user_activity_sigma: float = 1.15,
+    item_popularity_sigma: float = 1.5,
+    seed: SeedLike = 0,
+) -> SyntheticRatings:
+    """A synthetic problem with the shape of MovieLens-1M and a known noise floor.
+
+    **Who rates what.**  User :math:`i` rates :math:`n_i` distinct items, with
+    :math:`n_i - \\text{min\\_per\\_user}` proportional to a log-normal weight
+    :math:`e^{\\sigma_u z_i}` (largest-remainder rounding so that
+    :math:`\\sum_i n_i = \\text{n\\_ratings}` exactly, capped at ``n_items``).  Its items are
+    drawn without replacement with probabilities proportional to log-normal popularities
+    :math:`p_j = e^{\\sigma_p z'_j}` (Gumbel top-:math:`n_i` sampling).  With the defaults
+    this gives MovieLens-1M's 6,040 users, 3,706 items and 1,000,209 ratings, at least 20
+    ratings per user and a long tail of rarely rated items (some items may have none).
+
+    **Values.**  A biased rank-``rank`` model plus Gaussian noise,
+
+    .. math::
+        r_{ij} = \\mu + b_i + c_j + \\mathbf u_i^{\\star\\top} \\mathbf v_j^\\star
+        + \\varepsilon_{ij}, \\qquad
+        b_i \\sim \\mathcal N(0, \\sigma_b^2),\\ c_j \\sim \\mathcal N(0, \\sigma_c^2),\\
+        u^\\star_{ia}, v^\\star_{ja} \\sim \\mathcal N(0, \\text{signal\\_std}/\\sqrt{k}),\\
+        \\varepsilon_{ij} \\sim \\mathcal N(0, \\sigma^2),
+
+    so that :math:`\\operatorname{Var}(\\mathbf u_i^{\\star\\top}\\mathbf v_j^\\star) =
+    \\text{signal\\_std}^2`.  Values are neither rounded nor clipped, so the best possible
+    RMSE on held-out ratings (the **noise floor**) is ``noise_std``.
+
+    Returns
+    -------
+    SyntheticRatings
+        ``truth`` is the noise-free ``n_users x n_items`` matrix, with
+        ``truth = row_factors @ col_factors.T`` exactly for ``row_factors =
+        [U*, b, 1, 1]`` and ``col_factors = [V*, 1, c, mu]``.  ``noisy`` is None (noise is
+        drawn for the observed entries only).
+    """
+    n_users = _check_positive_int("n_users", n_users)
+    n_items = _check_positive_int("n_items", n_items)
+    n_ratings = _check_positive_int("n_ratings", n_ratings)
+    rank = _check_positive_int("rank", rank)
+    if not isinstance(min_per_user, (int, np.integer)) or not 0 <= min_per_user <= n_items:
+        raise ValueError(f"min_per_user must be an integer in 0..{n_items}, got {min_per_user!r}")
+    if not min_per_user * n_users <= n_ratings <= n_users * n_items:
+        raise ValueError(
+            f"n_ratings must be between min_per_user * n_users = {min_per_user * n_users} "
+            f"and n_users * n_items = {n_users * n_items}, got {n_ratings}"
+        )
+    for name, value in (("user_bias_std", user_bias_std), ("item_bias_std", item_bias_std),
+                        ("signal_std", signal_std), ("noise_std", noise_std),
+                        ("user_activity_sigma", user_activity_sigma),
+                        ("item_popularity_sigma", item_popularity_sigma)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    rng = as_generator(seed)
+    # Ratings per user: a floor plus a log-normal share of the rest, rounded exactly.
+    weight = np.exp(user_activity_sigma * rng.standard_normal(n_users))
+    counts = np.full(n_users, min_per_user, dtype=np.int64)
+    for _ in range(100):   # hand out the remainder, respecting the n_items cap
+        left = n_ratings - int(counts.sum())
+        if left == 0:
+            break
+        room = n_items - counts
+        w = np.where(room > 0, weight, 0.0)
+        share = left * w / w.sum()
+        extra = np.minimum(np.floor(share).astype(np.int64), room)
+        short = left - int(extra.sum())
+        if short > 0:   # one more for the largest remainders, among users with room left
+            frac = np.where(extra < room, share - np.floor(share), -1.0)
+            order = np.argsort(-frac, kind="stable")
+            extra[order[frac[order] >= 0][:short]] += 1
+        counts += extra
+    # Items of each user: Gumbel top-n_i sampling proportional to popularity.
+    log_pop = item_popularity_sigma * rng.standard_normal(n_items)
+    rows = np.repeat(np.arange(n_users), counts)
+    cols = np.empty(n_ratings, dtype=np.int64)
+    start = 0
+    for i in range(n_users):
+        keys = log_pop + rng.gumbel(size=n_items)
+        n_i = int(counts[i])
+        top = np.argpartition(-keys, n_i - 1)[:n_i] if n_i < n_items else np.arange(n_items)
+        cols[start:start + n_i] = np.sort(top)
+        start += n_i
+    # Values: the biased low-rank model plus noise.
+    factor_std = np.sqrt(signal_std / np.sqrt(rank))
+    U = rng.normal(0.0, factor_std, (n_users, rank))
+    V = rng.normal(0.0, factor_std, (n_items, rank))
+    b = rng.normal(0.0, user_bias_std, n_users)
+    c = rng.normal(0.0, item_bias_std, n_items)
+    row_factors = np.column_stack([U, b, np.ones(n_users), np.ones(n_users)])
+    col_factors = np.column_stack([V, np.ones(n_items), c, np.full(n_items, mu)])
+    truth = row_factors @ col_factors.T
+    values = truth[rows, cols] + rng.normal(0.0, noise_std, n_ratings)
+    observed = Ratings(rows, cols, values, (n_users, n_items))
+    return SyntheticRatings(observed, truth, row_factors, col_factors)

@@ -1,0 +1,15 @@
+"""Plotting helpers shared by the chapters, so that every figure uses the same conventions.
+
+* :func:`contour_landscape` -- filled contours of a loss on a 2D grid (linear or log levels)
+  with a colour bar, in a grey-readable colour map;
+* :func:`mark_critical_points` -- markers whose shape says the kind of a critical point
+  (:data:`KIND_STYLES`);
+* :func:`plot_path` -- an optimizer trajectory in 2D coordinates, start and end marked;
+* :func:`surface_figure` -- an interactive plotly 3D surface that renders offline.
+"""
+
+from ._landscape import (KIND_STYLES, contour_landscape, mark_critical_points, plot_path,
+                         surface_figure)
+
+__all__ = ["KIND_STYLES", "contour_landscape", "mark_critical_points", "plot_path",
+           "surface_figure"]
