@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from .results import RESULTS_DIR, load_results, rounded, save_results
+from .results import RESULTS_DIR, load_results, results_dir, rounded, save_results
 
-__all__ = ["glue", "num", "vec", "RESULTS_DIR", "load_results", "save_results", "rounded"]
+__all__ = ["glue", "num", "vec", "RESULTS_DIR", "results_dir", "load_results", "save_results",
+           "rounded"]
 
 
 def num(x: float, d: int = 4) -> str:

@@ -4,20 +4,32 @@ Every script in ``benchmarks/`` writes one JSON file into :data:`RESULTS_DIR` wi
 :func:`save_results`, and the chapters read it with :func:`load_results`.  Floats go through
 :func:`rounded` first, so that the files are small and a re-run on another machine changes
 only the digits that really changed.
+
+The environment variable ``MFBOOK_RESULTS_DIR``, when set, replaces :data:`RESULTS_DIR` for
+both reading and writing: the quick mode of the benchmarks (``--quick``, run by CI) writes
+its tiny results there, so that it never overwrites the stored ones.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["RESULTS_DIR", "load_results", "save_results", "rounded"]
+__all__ = ["RESULTS_DIR", "results_dir", "load_results", "save_results", "rounded"]
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 """``benchmarks/results`` of the repository (``mfbook`` is installed from it, editable)."""
+
+
+def results_dir() -> Path:
+    """Where results are read and written: ``$MFBOOK_RESULTS_DIR`` if set, else
+    :data:`RESULTS_DIR`."""
+    override = os.environ.get("MFBOOK_RESULTS_DIR")
+    return Path(override) if override else RESULTS_DIR
 
 
 def rounded(values: Any, digits: int = 6) -> list[float | None]:
@@ -40,7 +52,7 @@ def save_results(name: str, payload: dict, *, compact: bool = False,
 
     ``compact=True`` drops the indentation (for files with long arrays).
     """
-    directory = RESULTS_DIR if directory is None else Path(directory)
+    directory = results_dir() if directory is None else Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
     text = (json.dumps(payload, separators=(",", ":")) if compact
@@ -51,7 +63,7 @@ def save_results(name: str, payload: dict, *, compact: bool = False,
 
 def load_results(name: str, *, directory: Path | None = None) -> dict:
     """Read ``<directory>/<name>``; a missing file names the benchmark to run."""
-    directory = RESULTS_DIR if directory is None else Path(directory)
+    directory = results_dir() if directory is None else Path(directory)
     path = directory / name
     if not path.exists():
         script = Path(name).stem.split(".")[0]
