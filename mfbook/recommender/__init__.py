@@ -6,6 +6,8 @@
   hyper-parameters;
 * :class:`IdEncoder` -- raw user and item ids to indices and back (scikit-learn's
   ``OrdinalEncoder``), unknown ids routed to the estimator's cold-start rule;
+* :func:`predefined_split` -- a fixed validation set as scikit-learn's ``PredefinedSplit``,
+  for ``GridSearchCV`` and ``cross_val_score``;
 * :func:`als` and :func:`als_half_sweep` -- alternating least squares on any
   :class:`~mfbook.core.MFObjective`, one exact block minimization per half-sweep;
 * :mod:`mfbook.recommender.reference` -- the same solvers as plain Python loops, slow on
@@ -29,5 +31,7 @@ True
 from ._als import als, als_half_sweep
 from ._encoding import IdEncoder
 from ._estimator import SOLVERS, MatrixFactorization
+from ._selection import predefined_split
 
-__all__ = ["MatrixFactorization", "IdEncoder", "SOLVERS", "als", "als_half_sweep"]
+__all__ = ["MatrixFactorization", "IdEncoder", "predefined_split", "SOLVERS", "als",
+           "als_half_sweep"]
