@@ -12,13 +12,15 @@ from typing import Any, Sequence
 
 __all__ = ["text_table"]
 
-_ALIGN_WIDTH = re.compile(r"^(?P<fill_align>(.?[<>^=])?)(?P<width>\d*)")
+_ALIGN_WIDTH = re.compile(r"^(?:.?(?P<align>[<>^=]))?[+\- ]?z?#?0?(?P<width>\d*)")
 
 
 def _header_spec(spec: str) -> str:
-    """The alignment and width of ``spec`` (``">10.4f"`` -> ``">10"``), for the header."""
+    """The alignment and width of ``spec`` (``">10.4f"`` -> ``">10"``, no fill character),
+    for titles and for strings in a numeric column."""
     match = _ALIGN_WIDTH.match(spec)
-    return f"{match['fill_align']}{match['width']}"
+    align = match["align"] or ""
+    return f"{'>' if align == '=' else align}{match['width']}"
 
 
 def text_table(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]],

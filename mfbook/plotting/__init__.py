@@ -5,13 +5,11 @@
 * :func:`mark_critical_points` -- markers whose shape says the kind of a critical point
   (:data:`KIND_STYLES`);
 * :func:`plot_path` -- an optimizer trajectory in 2D coordinates, start and end marked;
-* :func:`surface_figure` -- an interactive plotly 3D surface that renders offline;
-* :func:`plot_curves` -- training histories and validation curves with reference lines.
+* :func:`surface_figure` -- an interactive plotly 3D surface that renders offline.
 """
 
-from ._curves import plot_curves
 from ._landscape import (KIND_STYLES, contour_landscape, mark_critical_points, plot_path,
                          surface_figure)
 
 __all__ = ["KIND_STYLES", "contour_landscape", "mark_critical_points", "plot_path",
-           "surface_figure", "plot_curves"]
+           "surface_figure"]
