@@ -218,3 +218,18 @@ def test_divergence_is_caught_without_per_epoch_evaluation_on_large_data():
     assert R.nnz > 10_000
     with pytest.raises(DivergenceError, match=r"Adam|solver='adam'"):
         MatrixFactorization(rank=3, solver="adam", lr=1e3, n_epochs=5, random_state=0).fit(R)
+
+
+def test_the_divergence_estimate_is_the_objective_on_small_data_and_close_on_large():
+    from mfbook.core import MFObjective
+    from mfbook.recommender._training import GUARD_SAMPLE, Evaluator
+
+    for R, tol in [(TRAIN, 1e-12), (streamrec(n_users=400, n_items=300, true_rank=3,
+                                              obs_rate=0.2, noise_std=0.1, seed=2).observed, 0.05)]:
+        obj = MFObjective(R, 3, reg=0.5, biased=True)
+        theta = obj.random_params(0.3, seed=0)
+        estimate = Evaluator(obj, None, False, None, None)(theta)["loss_estimate"]
+        assert (R.nnz > GUARD_SAMPLE) == (tol > 1e-12)
+        assert estimate == pytest.approx(obj.loss(theta), rel=tol)
+        if tol > 1e-12:   # an estimate, not the value
+            assert estimate != pytest.approx(obj.loss(theta), rel=1e-6)
