@@ -73,7 +73,8 @@ def datasets(args: argparse.Namespace) -> dict[str, tuple[Ratings, Ratings]]:
         out = {"movielens_like": movielens_like(seed=0).observed.split((0.8, 0.2), seed=1)}
     if args.movielens:
         ratings = load_movielens(args.movielens).ratings
-        out[f"MovieLens file {Path(args.movielens).name}"] = ratings.split((0.8, 0.2), seed=1)
+        label = f"MovieLens {Path(args.movielens).name} ({ratings.nnz:,} ratings)"
+        out[label] = ratings.split((0.8, 0.2), seed=1)
     return out
 
 
