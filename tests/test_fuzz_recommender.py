@@ -3,6 +3,7 @@ refused with a ValueError or TypeError whose message names the argument, and eve
 of a solver raises DivergenceError.  Property-based (Hypothesis) where it fits."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -10,11 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from sklearn.exceptions import NotFittedError
+
 from mfbook.core import DivergenceError, Ratings
 from mfbook.datasets import streamrec
 from mfbook.recommender import MatrixFactorization
 
-SETTINGS = settings(max_examples=40, deadline=None,
+# MFBOOK_FUZZ_EXAMPLES raises the number of examples for a longer hunt than CI's.
+SETTINGS = settings(max_examples=int(os.environ.get("MFBOOK_FUZZ_EXAMPLES", 40)), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -30,7 +34,8 @@ Y_TRAIN = np.array(TRAIN.values)
 
 junk = st.one_of(st.text(max_size=5), st.lists(st.integers(), max_size=3), st.just(object()),
                  st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
-bad_real = st.one_of(st.just(math.nan), st.just(math.inf), st.just(-math.inf), junk)
+bad_real = st.one_of(st.just(math.nan), st.just(math.inf), st.just(-math.inf), st.booleans(),
+                     junk)
 negative = st.floats(max_value=-1e-9, allow_nan=False, allow_infinity=False)
 
 BAD = {
@@ -45,9 +50,9 @@ BAD = {
     "lr": st.one_of(st.floats(max_value=0.0, allow_nan=False), bad_real),
     "lr_decay": st.one_of(st.floats(max_value=0.0, allow_nan=False),
                           st.floats(min_value=1.0 + 1e-9, allow_nan=False), bad_real),
-    "n_epochs": st.one_of(st.integers(max_value=0), st.floats(1.5, 3.5), junk),
+    "n_epochs": st.one_of(st.integers(max_value=0), st.floats(1.5, 3.5), st.booleans(), junk),
     "tol": st.one_of(negative, bad_real),
-    "batch_size": st.one_of(st.integers(max_value=0), st.floats(1.5, 3.5), junk),
+    "batch_size": st.one_of(st.integers(max_value=0), st.floats(1.5, 3.5), st.booleans(), junk),
     "momentum": st.one_of(negative, st.floats(min_value=1.0, allow_nan=False), bad_real),
     "beta1": st.one_of(negative, st.floats(min_value=1.0, allow_nan=False), bad_real),
     "beta2": st.one_of(negative, st.floats(min_value=1.0, allow_nan=False), bad_real),
@@ -65,11 +70,13 @@ BAD = {
     "early_stopping": st.one_of(st.integers(2, 5), st.just("yes")),
     "validation_fraction": st.one_of(st.floats(max_value=0.0, allow_nan=False),
                                      st.floats(min_value=1.0, allow_nan=False), bad_real),
-    "n_iter_no_change": st.one_of(st.integers(max_value=0), st.floats(1.5, 3.5), junk),
+    "n_iter_no_change": st.one_of(st.integers(max_value=0), st.floats(1.5, 3.5), st.booleans(),
+                                  junk),
     "min_delta": st.one_of(negative, bad_real),
     "monitor": st.one_of(st.integers(2, 5), st.just("yes")),
-    "n_jobs": st.one_of(st.just(0), st.floats(1.5, 3.5), junk),
-    "random_state": st.one_of(st.integers(max_value=-1), st.floats(0.5, 3.5), junk),
+    "n_jobs": st.one_of(st.just(0), st.floats(1.5, 3.5), st.booleans(), junk),
+    "random_state": st.one_of(st.integers(max_value=-1), st.floats(0.5, 3.5), st.booleans(),
+                              junk),
     "progress": st.one_of(st.integers(2, 5), st.just("yes")),
 }
 
@@ -93,6 +100,8 @@ def test_bad_hyper_parameters_are_refused_by_name(data):
         est.fit(X_TRAIN, Y_TRAIN)
     assert name in str(info.value)
     assert not hasattr(est, "theta_")
+    with pytest.raises(NotFittedError):
+        est.predict(X_TRAIN)
 
 
 @SETTINGS
@@ -209,6 +218,13 @@ def test_blow_ups_raise_divergence_error_naming_solver_step_and_lr(solver, lr):
     assert f"solver='{solver}'" in text and "diverged at step" in text
     assert f"learning rate {lr:g}" in text
     assert not hasattr(est, "theta_")
+    with pytest.raises(NotFittedError):         # a failed fit leaves no model behind
+        est.predict(X_TRAIN)
+    est.set_params(lr=1e-3).fit(TRAIN)
+    with pytest.raises(DivergenceError):        # nor does a failed refit
+        est.set_params(lr=lr).fit(TRAIN)
+    with pytest.raises(NotFittedError):
+        est.predict(X_TRAIN)
 
 
 def test_divergence_is_caught_without_per_epoch_evaluation_on_large_data():

@@ -253,6 +253,9 @@ def test_cold_start_raise_also_guards_validation_during_fit():
     [
         (dict(rank=0), ValueError, r"'rank' parameter .* must be an int in the range \[1, inf\)"),
         (dict(rank=2.5), TypeError, r"'rank' parameter .* must be an int"),
+        (dict(rank=True), TypeError, "rank must be a number, not a bool"),
+        (dict(reg=True), TypeError, "reg must be a number, not a bool"),
+        (dict(random_state=False), TypeError, "random_state must be a number, not a bool"),
         (dict(solver="lbfgs"), ValueError, r"'solver' parameter .* must be a str among"),
         (dict(reg=-1.0), ValueError, r"'reg' parameter .* range \[0.0, inf\)"),
         (dict(reg_bias=np.nan), ValueError, "'reg_bias' parameter"),

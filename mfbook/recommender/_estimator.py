@@ -357,7 +357,11 @@ class MatrixFactorization(RegressorMixin, BaseEstimator):
         """
         return cls(**spark_als_params(**als_params))
 
-    # ------------------------------------------------------------------ scikit-learn tags
+    # ------------------------------------------------------------------ scikit-learn protocol
+    def __sklearn_is_fitted__(self) -> bool:
+        # Fitted means a completed fit: a fit that failed half-way is not one.
+        return hasattr(self, "theta_") and hasattr(self, "history_")
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.categorical = True     # the columns are category codes
@@ -392,6 +396,8 @@ class MatrixFactorization(RegressorMixin, BaseEstimator):
         DivergenceError
             If the objective blows up (the learning rate is too large).
         """
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, name)   # a refit that fails leaves no stale model behind
         self._validate_params()
         p = resolve(self)
         train, declared = training_pairs(self, X, y, p.shape)

@@ -132,6 +132,11 @@ def resolve(est: Any) -> Resolved:
     ValueError
         For a combination that cannot work; the message names both parameters.
     """
+    for name, constraints in PARAMETER_CONSTRAINTS.items():
+        value = getattr(est, name)
+        # scikit-learn's Interval takes True for 1; a flag where a number belongs is a mistake.
+        if isinstance(value, (bool, np.bool_)) and "boolean" not in constraints:
+            raise TypeError(f"{name} must be a number, not a bool, got {value!r}")
     solver = est.solver
     if solver == "sgd":
         if est.batch_size not in (None, 1):
