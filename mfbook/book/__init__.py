@@ -6,7 +6,8 @@ Not part of the numerical API.  The chapters import from here:
 * :func:`num` and :func:`vec` -- a float or a vector as fixed-point text, with ``-0.0``
   shown as ``0.0``, so that printed outputs do not depend on the last bits of a result;
 * :func:`load_results`, :func:`save_results`, :func:`rounded` -- the JSON files that the
-  scripts in ``benchmarks/`` write and the chapters read (:data:`RESULTS_DIR`).
+  scripts in ``benchmarks/`` write and the chapters read (:data:`RESULTS_DIR`);
+* :func:`text_table` -- a fixed-width text table from rows and one format per column.
 
 The modules :mod:`mfbook.book.execute` (store deterministic outputs) and
 :mod:`mfbook.book.offline` (local MathJax and plotly in the HTML) are used by the build.
@@ -18,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from ._tables import text_table
 from .results import RESULTS_DIR, load_results, results_dir, rounded, save_results
 
 __all__ = ["glue", "num", "vec", "RESULTS_DIR", "results_dir", "load_results", "save_results",
-           "rounded"]
+           "rounded", "text_table"]
 
 
 def num(x: float, d: int = 4) -> str:

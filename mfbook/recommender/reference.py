@@ -5,6 +5,10 @@ project would write them: slow on purpose and easy to read.  They exist to check
 compiled solvers of :class:`~mfbook.recommender.MatrixFactorization`, which must give the
 same parameters from the same random stream (to 1e-10 in the chapter 3 benchmark, 1e-12 in
 the tests), and to measure how much faster those are.  Do not use them to fit models.
+
+Their defaults are the book's plain model (``biased=False``, uniform penalty weights, no
+clipping), not the estimator's first-recommender defaults: pass every setting explicitly to
+both when comparing them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,104 @@
+"""One epoch of each solver of :class:`~mfbook.recommender.MatrixFactorization`.
+
+:func:`epoch_function` returns a function ``step(theta, rng, lr) -> theta`` that runs one
+epoch: a shuffled pass of per-sample SGD, of mini-batch steps (plain, heavy ball or Adam),
+or one ALS sweep (users, then items).  The stochastic solvers follow unbiased estimates of
+:math:`\\nabla L / N`; their penalty coefficients per row are computed here once per fit
+(:func:`penalty_coefficients`), the compiled loops live in ``_kernels``.
+
+Random draws: each stochastic epoch draws one permutation of the training ratings from
+``rng``; ALS draws nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..core import MFObjective, Ratings
+from ._als import als_half_sweep
+from ._params import Resolved
+
+__all__ = ["EpochFunction", "epoch_function", "penalty_coefficients"]
+
+EpochFunction = Callable[[np.ndarray, np.random.Generator, float], np.ndarray]
+
+
+def penalty_coefficients(p: Resolved, train: Ratings) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of :math:`U` then :math:`V`: the coefficients :math:`c` with which a
+    stochastic step adds :math:`2c\\,x` to the gradient of that row's factors (first
+    array) and of its bias (second).
+
+    ``penalty="rows"``: :math:`c_i = \\lambda w_i / n_i` on the rows a rating touches (0 for
+    rows without ratings, which never move); ``penalty="all"``: :math:`c_i = \\lambda w_i / N`
+    on every row at every step.
+    """
+    m, n = train.shape
+    counts = np.concatenate([train.row_counts(), train.col_counts()]).astype(np.float64)
+    weights = counts if p.reg_weighting == "count" else np.ones(m + n)
+    if p.penalty == "rows":
+        share = np.divide(weights, counts, out=np.zeros(m + n), where=counts > 0)
+    else:
+        share = weights / train.nnz
+    return p.reg * share, p.reg_bias * share
+
+
+def _als_epoch(objective: MFObjective, n_jobs: int) -> EpochFunction:
+    def step(theta: np.ndarray, rng: np.random.Generator, lr: float) -> np.ndarray:
+        # n_jobs: to be handed to the half-sweeps once the kernels accept it.
+        theta = als_half_sweep(objective, theta, "rows")
+        return als_half_sweep(objective, theta, "cols")
+    return step
+
+
+def _stochastic_epoch(p: Resolved, train: Ratings, mu: float, dim: int,
+                      n_jobs: int) -> EpochFunction:
+    from . import _kernels   # numba is imported on first use only
+
+    m, n = train.shape
+    k = p.rank
+    pen, pen_bias = penalty_coefficients(p, train)
+    all_rows = p.penalty == "all"
+    N = train.nnz
+    rows_all, cols_all, vals_all = train.rows, train.cols, train.values
+
+    def shuffled(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        order = rng.permutation(N)
+        return rows_all[order], cols_all[order], vals_all[order]
+
+    # n_jobs: to be handed to the epoch kernels once they accept it.
+    if p.solver == "sgd":
+        last = np.zeros(m + n, dtype=np.int64)
+
+        def epoch_sgd(theta: np.ndarray, rng: np.random.Generator, lr: float) -> np.ndarray:
+            rows, cols, vals = shuffled(rng)
+            _kernels.sgd_epoch(rows, cols, vals, theta, m, k, p.biased, mu, lr,
+                               pen, pen_bias, all_rows, last)
+            return theta
+        return epoch_sgd
+
+    method = 2 if p.solver == "adam" else (1 if p.momentum > 0 else 0)
+    grad = np.zeros(dim)
+    mom = np.zeros(dim if method > 0 else 0)
+    sec = np.zeros(dim if method == 2 else 0)
+    mark = np.full(m + n, -1, dtype=np.int64)
+    beta1 = p.momentum if method == 1 else p.beta1
+    state = {"step": 0}
+
+    def epoch_batch(theta: np.ndarray, rng: np.random.Generator, lr: float) -> np.ndarray:
+        rows, cols, vals = shuffled(rng)
+        state["step"] = _kernels.minibatch_epoch(
+            rows, cols, vals, p.batch_size, theta, m, k, p.biased, mu, lr,
+            pen, pen_bias, all_rows, method, beta1, p.beta2, p.eps,
+            state["step"], grad, mom, sec, mark)
+        return theta
+    return epoch_batch
+
+
+def epoch_function(p: Resolved, objective: MFObjective) -> EpochFunction:
+    """The epoch of solver ``p.solver`` on ``objective`` (its ratings, penalty and mu)."""
+    if p.solver == "als":
+        return _als_epoch(objective, p.n_jobs)
+    return _stochastic_epoch(p, objective.ratings, float(objective.mu), objective.dim,
+                             p.n_jobs)
