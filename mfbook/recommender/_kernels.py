@@ -1,17 +1,16 @@
-"""Compiled inner loops of :mod:`mfbook.recommender` and :mod:`mfbook.recommender` (numba).
+"""Compiled inner loops of the stochastic solvers of :mod:`mfbook.recommender` (numba).
 
-Private: the public entry points are :class:`mfbook.recommender.MatrixFactorization` and
-:func:`mfbook.recommender.als_half_sweep`, which validate their inputs and document the maths.
+Private: the public entry point is :class:`mfbook.recommender.MatrixFactorization`, which
+validates its inputs and documents the maths.  The ALS kernel is in ``_als_kernels.py``,
+the parallel SGD schedule in ``_dsgd.py``.
 
 Why a compiler.  Per-sample SGD is sequential by definition: the update on rating
 :math:`t+1` reads the factors written by rating :math:`t`, so it cannot be vectorized
 over ratings.  Written as a Python loop, each update costs a few microseconds of
 interpreter overhead, several seconds per epoch on a million ratings; compiled, it costs
 tens of nanoseconds (chapter 3 and ``benchmarks/ch03_benchmark.py`` give the measurements).
-Mini-batch steps and the normal equations of ALS are vectorizable, but compiled loops
-avoid the temporaries and per-call overheads of the vectorized forms (an ``(N, k, k)``
-array for the Gram matrices, a batched LAPACK call for many ``k x k`` systems) and were
-faster here at every size.
+Mini-batch steps are vectorizable, but compiled loops avoid the temporaries and per-call
+overheads of the vectorized forms and were faster here at every size.
 
 Conventions shared by the kernels.  The parameters are one flat vector ``theta`` laid out
 like :class:`mfbook.core.MFObjective`: ``[U.ravel(), V.ravel(), b, c]`` with the biases
@@ -235,107 +234,6 @@ def minibatch_epoch(rows, cols, vals, batch, theta, m, k, biased, mu, lr, pen, p
             _dense_update(theta, grad, mom, sec, off_b, m + n, 1, pen_bias, n_b, lr, all_rows,
                           method, beta1, beta2, eps, c1, c2)
     return step
-
-
-@njit(cache=True)
-def als_half(theta, m, n, k, biased, mu, s, reg, reg_bias, weights, indptr, other, vals,
-             solve_users, failed):
-    """One exact ALS half-sweep in place: every user row (``solve_users``) or item row.
-
-    Row :math:`i` of the solved side, with its observed entries given as a CSR pattern
-    (``indptr``, ``other`` = indices on the other side, ``vals`` the ratings), gets the
-    solution of
-
-    .. math::
-        \\Big(s \\sum_p a_p a_p^\\top + w_i\\,\\mathrm{diag}(\\lambda, \\dots, \\lambda,
-        \\lambda_b)\\Big) x_i = s \\sum_p y_p\\, a_p,
-
-    :math:`a_p` = the other side's factors (with a trailing 1 in the biased model) and
-    :math:`y_p = r_p - \\mu - \\text{(other side's bias)}` (biased) or :math:`r_p`.  The
-    system is accumulated in a local :math:`k \\times k` block and solved by Cholesky.  A
-    system that is exactly zero (no entries, no penalty) gets :math:`x_i = 0`, its
-    minimum-norm solution; a row whose Cholesky factorization meets a pivot below
-    :math:`10^{-12}` times the largest diagonal entry is left unchanged and its index is
-    written to ``failed``; the number of such rows is returned (the caller solves them by
-    least squares).
-    """
-    kk = k + 1 if biased else k
-    G = np.empty((kk, kk))
-    rhs = np.empty(kk)
-    f = np.empty(kk)
-    x = np.empty(kk)
-    off_b = (m + n) * k
-    self_off = 0 if solve_users else m
-    other_off = m if solve_users else 0
-    n_failed = 0
-    for i in range(indptr.shape[0] - 1):
-        for a in range(kk):
-            rhs[a] = 0.0
-            for b in range(kk):
-                G[a, b] = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
-            o = other_off + other[p]
-            y = vals[p]
-            for a in range(k):
-                f[a] = theta[o * k + a]
-            if biased:
-                f[k] = 1.0
-                y -= mu + theta[off_b + o]
-            for a in range(kk):
-                fa = f[a]
-                rhs[a] += y * fa
-                for b in range(kk):
-                    G[a, b] += fa * f[b]
-        top = 0.0
-        for a in range(kk):
-            for b in range(kk):
-                G[a, b] *= s
-            rhs[a] *= s
-            G[a, a] += weights[i] * (reg if a < k else reg_bias)
-            top = max(top, G[a, a])
-        r = self_off + i
-        if top == 0.0:
-            # Nothing observed and nothing penalized: the minimum-norm solution is 0.
-            for a in range(k):
-                theta[r * k + a] = 0.0
-            if biased:
-                theta[off_b + r] = 0.0
-            continue
-        # Cholesky G = L L^T in the lower triangle of G, then two triangular solves.
-        ok = True
-        for a in range(kk):
-            d = G[a, a]
-            for q in range(a):
-                d -= G[a, q] * G[a, q]
-            if d <= 1e-12 * top:
-                ok = False
-                break
-            d = np.sqrt(d)
-            G[a, a] = d
-            for b in range(a + 1, kk):
-                v = G[b, a]
-                for q in range(a):
-                    v -= G[b, q] * G[a, q]
-                G[b, a] = v / d
-        if not ok:
-            failed[n_failed] = i
-            n_failed += 1
-            continue
-        for a in range(kk):
-            v = rhs[a]
-            for q in range(a):
-                v -= G[a, q] * x[q]
-            x[a] = v / G[a, a]
-        for a in range(kk - 1, -1, -1):
-            v = x[a]
-            for q in range(a + 1, kk):
-                v -= G[q, a] * x[q]
-            x[a] = v / G[a, a]
-        for a in range(k):
-            theta[r * k + a] = x[a]
-        if biased:
-            theta[off_b + r] = x[k]
-    return n_failed
 
 
 @njit(cache=True, inline="always")
