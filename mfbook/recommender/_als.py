@@ -47,7 +47,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..core import MFObjective, OptimResult
+from ..core import MFObjective, OptimResult, one_blas_thread
 from ._threads import balanced_bounds, blas_guard, resolve_n_jobs, run_tasks
 
 __all__ = ["als", "als_half_sweep", "sweep_flops"]
@@ -212,10 +212,11 @@ def als(
     callback : callable, optional
         ``callback(sweep, theta, loss)`` after each sweep; returning True stops.
     n_jobs : int, optional
-        Threads of each half-sweep (scikit-learn's meaning: None = 1, -1 = all cores);
-        bit-identical results for every value.  With more than one, BLAS is pinned to one
-        thread for the whole run (the loss and gradient between sweeps included), so that
-        its threads do not compete with the solver's.
+        Threads of each half-sweep (scikit-learn's meaning: None = 1, -1 = all cores).
+        The result (parameters, losses, gradient norms) is bit-identical for every value:
+        BLAS is pinned to one thread for the whole run, so that its threads neither
+        compete with the solver's nor change the rounding of the loss and gradient
+        computed between sweeps (a multi-threaded BLAS sums in another order).
 
     Returns
     -------
@@ -227,7 +228,7 @@ def als(
     if isinstance(n_sweeps, bool) or not isinstance(n_sweeps, (int, np.integer)) or n_sweeps < 0:
         raise ValueError(f"n_sweeps must be an integer >= 0, got {n_sweeps!r}")
     n_threads = resolve_n_jobs(n_jobs)
-    with blas_guard(n_threads):
+    with one_blas_thread():
         return _als_loop(objective, theta, n_sweeps, rtol, callback, n_threads)
 
 

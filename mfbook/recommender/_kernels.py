@@ -55,10 +55,46 @@ def sgd_epoch(rows, cols, vals, theta, m, k, biased, mu, lr, pen, pen_bias, all_
     every row is brought up to date at the end of the epoch.
     """
     n_steps = rows.shape[0]
+    one = np.array([n_steps], dtype=np.int64)
+    sgd_range(rows, cols, vals, 0, n_steps, 0, one, 0, theta, m, k, biased, mu, lr, pen,
+              pen_bias, all_rows, last)
+    if all_rows:
+        catch_up_rows(theta, 0, last.shape[0], n_steps, k, biased, lr, pen, pen_bias, last)
+
+
+@njit(cache=True, inline="always")
+def _merged_step(clock_base, sizes, block, t):
+    """Step, in the round-robin merge of blocks of ``sizes``, of rating ``t`` of ``block``:
+    ``clock_base`` plus the ratings of earlier rounds plus those of this round before it."""
+    s = clock_base
+    for b in range(sizes.shape[0]):
+        s += min(sizes[b], t)
+        if b < block and sizes[b] > t:
+            s += 1
+    return s
+
+
+@njit(cache=True, nogil=True)
+def sgd_range(rows, cols, vals, lo, hi, clock_base, sizes, block, theta, m, k, biased, mu, lr,
+              pen, pen_bias, all_rows, last):
+    """The updates of :func:`sgd_epoch` for the ratings ``lo..hi-1`` in that order.
+
+    With ``all_rows`` the lazy decay needs each rating's step in the epoch: ``clock_base +
+    t - lo`` if ``sizes`` has one entry, else the step of rating ``t - lo`` of block
+    ``block`` in the round-robin merge of blocks of ``sizes`` (the parallel schedule,
+    ``_dsgd.py``), starting at ``clock_base``.  Rows are not brought up to date at the end
+    (:func:`catch_up_rows` does that once per epoch).
+    """
     n = last.shape[0] - m
     off_v = m * k
     off_b = (m + n) * k
-    for t in range(n_steps):
+    s = 0
+    for t in range(lo, hi):
+        if all_rows:
+            if sizes.shape[0] == 1:
+                s = clock_base + t - lo
+            else:
+                s = _merged_step(clock_base, sizes, block, t - lo)
         i = rows[t]
         j = m + cols[t]          # row index of item j among the m + n rows
         ui = i * k
@@ -66,22 +102,22 @@ def sgd_epoch(rows, cols, vals, theta, m, k, biased, mu, lr, pen, pen_bias, all_
         bi = off_b + i
         cj = off_b + j
         if all_rows:
-            gap = t - last[i]
+            gap = s - last[i]
             if gap > 0:
                 f = (1.0 - 2.0 * lr * pen[i]) ** gap
                 for a in range(k):
                     theta[ui + a] *= f
                 if biased:
                     theta[bi] *= (1.0 - 2.0 * lr * pen_bias[i]) ** gap
-            gap = t - last[j]
+            gap = s - last[j]
             if gap > 0:
                 f = (1.0 - 2.0 * lr * pen[j]) ** gap
                 for a in range(k):
                     theta[vj + a] *= f
                 if biased:
                     theta[cj] *= (1.0 - 2.0 * lr * pen_bias[j]) ** gap
-            last[i] = t + 1
-            last[j] = t + 1
+            last[i] = s + 1
+            last[j] = s + 1
         pred = 0.0
         for a in range(k):
             pred += theta[ui + a] * theta[vj + a]
@@ -98,17 +134,23 @@ def sgd_epoch(rows, cols, vals, theta, m, k, biased, mu, lr, pen, pen_bias, all_
         if biased:
             theta[bi] = (1.0 - 2.0 * lr * pen_bias[i]) * theta[bi] + c
             theta[cj] = (1.0 - 2.0 * lr * pen_bias[j]) * theta[cj] + c
-    if all_rows:
-        for r in range(m + n):
-            gap = n_steps - last[r]
-            if gap > 0:
-                start = r * k
-                f = (1.0 - 2.0 * lr * pen[r]) ** gap
-                for a in range(k):
-                    theta[start + a] *= f
-                if biased:
-                    theta[off_b + r] *= (1.0 - 2.0 * lr * pen_bias[r]) ** gap
-            last[r] = 0
+
+
+@njit(cache=True, nogil=True)
+def catch_up_rows(theta, lo, hi, n_steps, k, biased, lr, pen, pen_bias, last):
+    """End of an epoch of ``n_steps`` steps with the penalty on all rows: apply to rows
+    ``lo..hi-1`` the decay of the steps they have not had yet and reset ``last`` to 0."""
+    off_b = last.shape[0] * k
+    for r in range(lo, hi):
+        gap = n_steps - last[r]
+        if gap > 0:
+            start = r * k
+            f = (1.0 - 2.0 * lr * pen[r]) ** gap
+            for a in range(k):
+                theta[start + a] *= f
+            if biased:
+                theta[off_b + r] *= (1.0 - 2.0 * lr * pen_bias[r]) ** gap
+        last[r] = 0
 
 
 @njit(cache=True)
