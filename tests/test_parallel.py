@@ -7,17 +7,11 @@ from mfbook.core import MFObjective, Ratings
 from mfbook.datasets import movielens_like, streamrec
 from mfbook.recommender import als, als_half_sweep
 from mfbook.recommender import _als, _threads
-from mfbook.recommender._dsgd import (block_schedule, epoch_order, sgd_epoch_blocks,
-                                      splitmix64_shuffle)
+from mfbook.recommender._dsgd import (block_schedule, bounded_draws, epoch_order,
+                                      sgd_epoch_blocks, splitmix64_shuffle)
 from mfbook.recommender._kernels import sgd_epoch
+from test_als import CONVENTIONS   # the objective conventions ALS is tested on
 
-CONVENTIONS = [
-    dict(reg=0.1),
-    dict(reg=0.05, mean=True, half=True),
-    dict(reg=0.1, reg_weighting="count"),
-    dict(reg=0.1, biased=True, reg_bias=0.02),
-    dict(reg=0.01, biased=True, mean=True, reg_weighting="count"),
-]
 
 
 @pytest.fixture(scope="module")
@@ -170,19 +164,21 @@ def _splitmix64_reference(state):
     return state, z ^ (z >> 31)
 
 
+def _bounded_reference(state, bound):
+    """Lemire's unbiased bounded integer, in Python integers."""
+    while True:
+        state, z = _splitmix64_reference(state)
+        prod = (z >> 32) * bound
+        if prod & 0xFFFFFFFF >= (2**32 - bound) % bound:
+            return state, prod >> 32
+
+
 def _shuffle_reference(values, seed):
     """Fisher-Yates with SplitMix64 and Lemire's bounded integers, in Python integers."""
     out = list(values)
     state = seed
     for t in range(len(out) - 1, 0, -1):
-        bound = t + 1
-        while True:
-            state, z = _splitmix64_reference(state)
-            prod = (z >> 32) * bound
-            low = prod & 0xFFFFFFFF
-            if low >= (2**32 - bound) % bound:
-                break
-        j = prod >> 32
+        state, j = _bounded_reference(state, t + 1)
         out[t], out[j] = out[j], out[t]
     return out
 
@@ -198,6 +194,19 @@ def test_splitmix64_known_answer_and_reference_shuffle():
         splitmix64_shuffle(x, 3, 50, np.uint64(seed))
         assert x[:3].tolist() == [0, 1, 2] and x[50:].tolist() == list(range(50, 57))
         assert x[3:50].tolist() == _shuffle_reference(range(3, 50), seed)
+
+
+def test_bounded_integers_reject_the_biased_draws():
+    # With a bound of 3 * 2**30 a quarter of the 32-bit draws must be rejected: compare the
+    # kernel with the reference on bounds where rejection is frequent and where it is rare.
+    for bound in (3 * 2**30, 2**32 - 1, 2**31 + 1, 7, 1):
+        got = np.empty(200, dtype=np.int64)
+        bounded_draws(np.uint64(42), bound, got)
+        state, want = 42, []
+        for _ in range(200):
+            state, j = _bounded_reference(state, bound)
+            want.append(j)
+        assert got.tolist() == want and got.min() >= 0 and got.max() < bound
 
 
 def test_block_shuffle_is_uniform():
@@ -260,6 +269,12 @@ def test_block_order_has_the_stated_structure(medium):
     a = block[:n_first]
     both = 2 * min(np.sum(a == a[0]), np.sum(a != a[0]))
     assert np.all(a[:both:2] == a[0]) and np.all(a[1:both:2] != a[0])
+    # Before the shuffles each block keeps the input order (a stable grouping).
+    index, starts = plan["index"], plan["starts"]
+    for b in range(4):
+        seg = index[starts[b]:starts[b + 1]]
+        assert np.all(np.diff(seg) > 0)
+        assert np.all(ub[medium.rows[seg]] * 2 + ib[medium.cols[seg]] == b)
     # The blocks are balanced: each user block and each item block holds about N / 2.
     N = medium.nnz
     assert abs(np.sum(ub[medium.rows] == 0) - N / 2) <= medium.row_counts().max()
@@ -338,3 +353,38 @@ def test_block_schedule_reaches_the_test_rmse_of_sequential_sgd():
     baseline = np.sqrt(np.mean((train.mean() - test.values) ** 2))
     assert 0 < spread < 0.01 and seq.mean() < 0.9 * baseline   # a real fit, well below the mean
     assert abs(par.mean() - seq.mean()) <= spread
+
+
+# ---------------------------------------------------------------------------- BLAS guard
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+def test_blas_is_pinned_to_one_thread_while_kernel_threads_run(medium, monkeypatch):
+    from threadpoolctl import threadpool_limits
+    from mfbook.recommender import _dsgd
+    seen = []
+
+    def spy(module):
+        real = module.run_tasks
+
+        def run(fn, tasks):
+            seen.append((len(tasks), _blas_threads()))
+            return real(fn, tasks)
+        monkeypatch.setattr(module, "run_tasks", run)
+    spy(_als)
+    spy(_dsgd)
+    m, n = medium.shape
+    obj = MFObjective(medium, 10, reg=1.0)
+    theta, pen, pen_bias = _sgd_arrays(medium, 10, False, 0)
+    with threadpool_limits(2, user_api="blas"):
+        if not any(t > 1 for t in _blas_threads()):
+            pytest.skip("this BLAS cannot run on two threads here")
+        als_half_sweep(obj, obj.random_params(0.1, seed=0), "rows", n_jobs=2)
+        sgd_epoch_blocks(medium.rows, medium.cols, medium.values, theta, m, 10, False, 0.0,
+                         0.01, pen, pen_bias, False, np.zeros(m + n, dtype=np.int64), n_jobs=2,
+                         random_state=0)
+        parallel = [blas for n_tasks, blas in seen if n_tasks > 1]
+        assert parallel and all(t == 1 for blas in parallel for t in blas)
+        assert any(t > 1 for t in _blas_threads())   # restored afterwards

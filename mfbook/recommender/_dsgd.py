@@ -44,7 +44,8 @@ from ..core import SeedLike, as_generator
 from ._kernels import catch_up_rows, sgd_epoch, sgd_range
 from ._threads import balanced_bounds, blas_guard, resolve_n_jobs, run_tasks
 
-__all__ = ["sgd_epoch_blocks", "block_schedule", "epoch_order", "splitmix64_shuffle"]
+__all__ = ["sgd_epoch_blocks", "block_schedule", "epoch_order", "splitmix64_shuffle",
+           "bounded_draws"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -62,27 +63,43 @@ def _splitmix64(state):
     return state, z ^ (z >> np.uint64(31))
 
 
+@njit(cache=True, inline="always")
+def bounded(state, bound):
+    """A uniform integer in ``0..bound-1`` (``1 <= bound <= 2**32``) from SplitMix64 state:
+    ``(new state, value)``.  Lemire's method: the high 32 bits of an output times the bound,
+    redrawn when the low half falls below :math:`(2^{32} - \\text{bound}) \\bmod
+    \\text{bound}` (which makes every value exactly equally likely)."""
+    b = np.uint64(bound)
+    while True:
+        state, z = _splitmix64(state)
+        prod = (z >> np.uint64(32)) * b
+        low = prod & _LOW32
+        if low >= b or low >= (np.uint64(0x100000000) - b) % b:
+            return state, np.int64(prod >> np.uint64(32))
+
+
+@njit(cache=True, nogil=True)
+def bounded_draws(seed, bound, out):
+    """``out[t]`` = successive :func:`bounded` draws from ``seed`` (for tests)."""
+    state = np.uint64(seed)
+    for t in range(out.shape[0]):
+        state, out[t] = bounded(state, bound)
+
+
 @njit(cache=True, nogil=True)
 def splitmix64_shuffle(index, lo, hi, seed):
     """Shuffle ``index[lo:hi]`` in place (Fisher-Yates) from the 64-bit ``seed``.
 
     Position ``t = hi-lo-1, ..., 1`` (relative to ``lo``) is swapped with a position drawn
-    uniformly from ``0..t`` by Lemire's method (a 32-bit output times the bound, the
-    rare biased draws rejected), so the block must hold fewer than :math:`2^{32}` entries.
+    uniformly from ``0..t`` by :func:`bounded`, so the block must hold at most
+    :math:`2^{32}` entries.
     """
     state = np.uint64(seed)
     for t in range(hi - lo - 1, 0, -1):
-        bound = np.uint64(t + 1)
-        while True:
-            state, z = _splitmix64(state)
-            prod = (z >> np.uint64(32)) * bound
-            low = prod & _LOW32
-            if low >= bound or low >= (np.uint64(0x100000000) - bound) % bound:
-                break
-        j = lo + np.int64(prod >> np.uint64(32))
+        state, j = bounded(state, t + 1)
         tmp = index[lo + t]
-        index[lo + t] = index[j]
-        index[j] = tmp
+        index[lo + t] = index[lo + j]
+        index[lo + j] = tmp
 
 
 @njit(cache=True, nogil=True)
@@ -200,30 +217,36 @@ def sgd_epoch_blocks(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, theta
         return
     n = last.shape[0] - m
     rng = as_generator(random_state)
+    with blas_guard(p):
+        _block_epoch(rows, cols, vals, theta, m, n, k, biased, mu, lr, pen, pen_bias, all_rows,
+                     last, p, rng)
+
+
+def _block_epoch(rows, cols, vals, theta, m, n, k, biased, mu, lr, pen, pen_bias, all_rows,
+                 last, p, rng) -> None:
+    N = rows.shape[0]
     plan = block_schedule(rows, cols, m, n, p, rng)
     starts, shift = plan["starts"], plan["shift"]
     out_rows = np.empty(N, dtype=rows.dtype)
     out_cols = np.empty(N, dtype=cols.dtype)
     out_vals = np.empty(N, dtype=vals.dtype)
-    with blas_guard(p):
-        # Thread a shuffles and gathers the blocks of user block a.
-        run_tasks(_shuffle_gather, [
-            (plan["index"], starts, np.arange(a * p, (a + 1) * p), plan["seeds"], rows, cols,
-             vals, out_rows, out_cols, out_vals) for a in range(p)])
-        sizes = np.diff(starts)
-        clock = 0
-        for s in range(p):
-            blocks = _stratum_blocks(shift, s, p)
-            stratum_sizes = sizes[blocks]
-            run_tasks(sgd_range, [
-                (out_rows, out_cols, out_vals, starts[b], starts[b + 1], clock, stratum_sizes,
-                 a, theta, m, k, biased, mu, lr, pen, pen_bias, all_rows, last)
-                for a, b in enumerate(blocks)])
-            clock += int(stratum_sizes.sum())
-        if all_rows:
-            bounds = _chunks(m + n, p)
-            run_tasks(catch_up_rows, [(theta, lo, hi, N, k, biased, lr, pen, pen_bias, last)
-                                      for lo, hi in bounds])
+    # Thread a shuffles and gathers the blocks of user block a.
+    run_tasks(_shuffle_gather, [
+        (plan["index"], starts, np.arange(a * p, (a + 1) * p), plan["seeds"], rows, cols, vals,
+         out_rows, out_cols, out_vals) for a in range(p)])
+    sizes = np.diff(starts)
+    clock = 0
+    for s in range(p):
+        blocks = _stratum_blocks(shift, s, p)
+        stratum_sizes = sizes[blocks]
+        run_tasks(sgd_range, [
+            (out_rows, out_cols, out_vals, starts[b], starts[b + 1], clock, stratum_sizes, a,
+             theta, m, k, biased, mu, lr, pen, pen_bias, all_rows, last)
+            for a, b in enumerate(blocks)])
+        clock += int(stratum_sizes.sum())
+    if all_rows:
+        run_tasks(catch_up_rows, [(theta, lo, hi, N, k, biased, lr, pen, pen_bias, last)
+                                  for lo, hi in _chunks(m + n, p)])
 
 
 def epoch_order(rows: np.ndarray, cols: np.ndarray, m: int, n: int, n_jobs: int | None,
