@@ -274,16 +274,18 @@ from mfbook.core import MFObjective
 from mfbook.datasets import rating_matrix
 from mfbook.recommender import als_half_sweep
 from mfbook.recommender._dsgd import sgd_epoch_blocks
+import numba
 R = rating_matrix(seed=0).observed
 obj = MFObjective(R, 4, reg=0.1, biased=True)
 theta = obj.random_params(0.1, seed=0)
+t_import = time.perf_counter()
 als_half_sweep(obj, theta, "rows")
 t_als = time.perf_counter()
 m, n = R.shape
 pen = np.full(m + n, 0.01)
 sgd_epoch_blocks(R.rows, R.cols, R.values, theta, m, 4, True, obj.mu, 0.01, pen, pen, True,
                  np.zeros(m + n, dtype=np.int64), n_jobs=2, random_state=0)
-print(t_als - start, time.perf_counter() - t_als)
+print(t_import - start, t_als - t_import, time.perf_counter() - t_als)
 """
 
 
@@ -294,10 +296,11 @@ def compile_times() -> dict:
         runs = [[float(x) for x in subprocess.run(
             [sys.executable, "-c", COMPILE_PROBE], env=env, check=True, capture_output=True,
             text=True).stdout.split()] for _ in range(2)]
-    return {"cold": {"als": runs[0][0], "sgd_blocks": runs[0][1]},
-            "warm": {"als": runs[1][0], "sgd_blocks": runs[1][1]},
-            "note": "fresh process, imports included in 'als'; NUMBA_CACHE_DIR empty, then "
-                    "holding what the first run wrote"}
+    names = ("imports", "als", "sgd_blocks")
+    return {"cold": dict(zip(names, runs[0])), "warm": dict(zip(names, runs[1])),
+            "note": "fresh process: imports (numpy, numba, mfbook, test data), then the first "
+                    "ALS half-sweep and the first 2-thread SGD epoch; NUMBA_CACHE_DIR empty, "
+                    "then holding what the first run wrote"}
 
 
 def verdict(ok: bool) -> str:
@@ -360,9 +363,10 @@ def main() -> None:
               f"prange ({mech['threading_layer']}) {mech['times']['prange']['wall_best']:.3f} s "
               f"wall, bit-identical {mech['bit_identical']}; prange kernel first call "
               f"{mech['prange_first_call_seconds']:.1f} s", flush=True)
-        print(f"   compilation in a fresh process: ALS {comp['cold']['als']:.1f} s cold, "
-              f"{comp['warm']['als']:.1f} s warm; parallel SGD {comp['cold']['sgd_blocks']:.1f} s "
-              f"cold, {comp['warm']['sgd_blocks']:.1f} s warm", flush=True)
+        print(f"   first call in a fresh process (imports {comp['cold']['imports']:.1f} s): ALS "
+              f"{comp['cold']['als']:.1f} s with an empty numba cache, "
+              f"{comp['warm']['als']:.2f} s with it written; 2-thread SGD "
+              f"{comp['cold']['sgd_blocks']:.1f} s, {comp['warm']['sgd_blocks']:.2f} s", flush=True)
 
     figures = []
     if "ratio" in surprise:
