@@ -5,17 +5,19 @@ The parallel solvers of :mod:`mfbook.recommender` run compiled kernels that rele
 of the parameters, so the result does not depend on which thread runs which task, nor on
 timing: it is the same bits on every run.
 
-Why threads and not ``numba``'s ``parallel=True``.  Both were measured on the ALS half-sweep
-(``benchmarks/ch03_parallel.py`` prints the comparison): with the same split into
-chunks they ran at the same speed, and the thread pool needs no parallel compilation (a
-``parallel=True`` kernel took several times longer to compile), no threading layer
-(``numba`` offers ``omp`` and ``workqueue`` here, ``tbb`` is not installed; ``workqueue``
-aborts the process if two threads enter a parallel kernel at once) and no process-wide
-``numba.set_num_threads``: the number of threads is simply the number of tasks.
+Why threads and not ``numba``'s ``parallel=True``.  Both were measured on the ALS sweep
+at 1M ratings with the same two chunks per half-sweep (``benchmarks/ch03_parallel.py``):
+the same wall time and the same bits.  The thread pool needs no parallel compilation
+(the ``prange`` wrapper alone took about 10 s to compile on the loaded machine), no
+threading layer (numba offers ``omp`` and ``workqueue`` here, ``tbb`` is not installed, and
+``workqueue`` terminates the process when ``parallel=True`` functions are called from
+several Python threads at once, as a threaded grid search would) and no process-wide
+``numba.set_num_threads``: the number of threads is the number of tasks.
 
 BLAS oversubscription.  The kernels call no BLAS, but the code around them does (the
 objective's loss and gradient between ALS sweeps, the least-squares fallback), and a
-multi-threaded OpenBLAS keeps its worker threads spinning for a while after each call,
+multi-threaded OpenBLAS keeps its idle worker threads spinning after each call (for 2**28
+clock cycles by default, about 0.1 s here; OpenBLAS issues 1614 and 5171),
 on the very cores the kernel threads need.  :func:`blas_guard` therefore pins BLAS to
 one thread while a parallel solver runs (:func:`mfbook.core.one_blas_thread`, about
 10 microseconds to enter and leave).
