@@ -15,21 +15,28 @@ with :math:`s`, :math:`w_i`, :math:`\\lambda`, :math:`\\lambda_b` the convention
 objective (the factor :math:`h` cancels).  Each half-sweep exactly minimizes the objective
 over one block, so the loss never increases (tested).
 
-One half-sweep is one compiled loop over the rows (the compiled kernel ``als_half``):
-for each row it accumulates the :math:`k \\times k` system from the row's observed entries
-(grouped by row and by column once per objective, and cached), adds the penalty and solves
-by Cholesky, with no :math:`(|\\Omega|, k, k)` temporary and no per-row Python overhead.
-A row whose system is singular (possible only without a penalty on it, with fewer entries
-than unknowns) gets the minimum-norm solution from the pseudo-inverse.  Cost of a sweep:
-:math:`O(|\\Omega| k^2 + (m + n) k^3)`.
+One half-sweep is one compiled loop over the rows (``_als_kernels.als_rows``): for each
+row it accumulates the upper triangle of the :math:`k \\times k` system from the row's
+observed entries (grouped by row and by column once per objective, and cached), adds the
+penalty and solves by Cholesky, with no :math:`(|\\Omega|, k, k)` temporary and no per-row
+Python overhead.  A row whose system is singular (possible only without a penalty on it,
+with fewer entries than unknowns) gets the minimum-norm solution from the pseudo-inverse.
+Cost of a sweep: :math:`2|\\Omega|\\,(k+1)(k+2)` flops for the two sides' triangles plus
+:math:`(m + n)(k+1)^3/3` for the factorizations (biased model; :math:`k` for :math:`k + 1`
+in the plain model).
 
-(An earlier version formed the Gram matrices as one sparse product :math:`S P`, with
-:math:`S` the indicator of :math:`\\Omega` and :math:`P_j = \\operatorname{vec}(a_j
-a_j^\\top)`, and solved them in one batched LAPACK call.  The compiled loop gives the same
-solutions up to rounding.  Measured on one core when it replaced it: about 0.7 s down to
-0.15 s per sweep on the MovieLens-1M-shaped problem of chapter 3 (:math:`k = 20`, biased),
-and about 2 ms down to 0.1 ms on the project's 100 x 60 problem, where set-up costs
-dominated.)
+**Threads.**  The rows of a half-sweep are independent given the other side, so
+``n_jobs`` threads solve contiguous ranges of rows at once, the ranges cut so that each
+holds about the same arithmetic.  Every row goes through the same operations whatever
+the split, so the result is bit-identical for every ``n_jobs`` (tested); only a half-sweep
+too small to pay for the threads (under ``PARALLEL_MIN_FLOPS`` flops) runs on
+one.  While threads run, BLAS is pinned to one thread (``_threads.blas_guard``).
+
+(Earlier versions formed the Gram matrices as one sparse product :math:`S P` and solved them
+in one batched LAPACK call, then in a compiled loop over full matrices one rating at a
+time.  Measured on one core: about 0.7 s, then 0.15-0.2 s, per sweep on the MovieLens-1M
+shaped problem of chapter 3 (:math:`k = 20`, biased); ``benchmarks/ch03_parallel.py``
+measures the current kernel against the machine's peak.)
 """
 
 from __future__ import annotations
@@ -40,9 +47,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..core import MFObjective, OptimResult
+from ..core import MFObjective, OptimResult, one_blas_thread
+from ._threads import balanced_bounds, blas_guard, resolve_n_jobs, run_tasks
 
-__all__ = ["als", "als_half_sweep"]
+__all__ = ["als", "als_half_sweep", "sweep_flops"]
 
 
 # The grouping of Omega by row and by column, per objective (its ratings are immutable).
@@ -66,23 +74,85 @@ def _pattern(objective: MFObjective, side: str) -> tuple[np.ndarray, ...]:
     return cache[side]
 
 
-def als_half_sweep(objective: MFObjective, theta: np.ndarray, side: str) -> np.ndarray:
-    """Return ``theta`` with the row block (``side="rows"``) or column block minimized exactly."""
-    from ._kernels import als_half   # numba is imported on first use only
+def sweep_flops(objective: MFObjective, side: str) -> float:
+    """Floating-point operations of one half-sweep of ``side``, as the kernel does them.
+
+    Per entry, the upper triangle of :math:`a a^\\top` and the right-hand side
+    (:math:`\\kappa(\\kappa + 1) + 2\\kappa` flops, :math:`\\kappa` unknowns per row); per
+    row, the scaling and penalty, the Cholesky factorization (:math:`\\kappa^3/3`) and the
+    two triangular solves (:math:`2\\kappa^2`).
+    """
+    kk = objective.rank + objective.biased
+    n_rows = objective.shape[0] if side == "rows" else objective.shape[1]
+    per_row = kk ** 3 / 3 + 2 * kk ** 2 + kk * (kk + 1) / 2 + 2 * kk
+    return float(objective.ratings.nnz * (kk * (kk + 1) + 2 * kk) + n_rows * per_row)
+
+
+# Below this many flops a half-sweep runs on one thread (about 0.2 ms of work here, a few
+# times what handing work to another thread and waiting for it costs).
+PARALLEL_MIN_FLOPS = 2e6
+
+
+def _row_bounds(objective: MFObjective, side: str, n_threads: int) -> np.ndarray:
+    """Boundaries of ``n_threads`` contiguous row ranges of about equal work (cached)."""
+    cache = _PATTERNS.setdefault(objective, {})
+    key = ("bounds", side, n_threads)
+    if key not in cache:
+        kk = objective.rank + objective.biased
+        counts = np.diff(_pattern(objective, side)[1])
+        cost = counts * (kk * (kk + 1) + 2 * kk) + kk ** 3 / 3 + 2 * kk ** 2
+        cache[key] = balanced_bounds(cost, n_threads)
+    return cache[key]
+
+
+def als_half_sweep(objective: MFObjective, theta: np.ndarray, side: str, *,
+                   n_jobs: int | None = None) -> np.ndarray:
+    """Return ``theta`` with the row block (``side="rows"``) or column block minimized exactly.
+
+    Parameters
+    ----------
+    objective : MFObjective
+        Any conventions (sum or mean, half, uniform or count weights, plain or biased).
+    theta : ndarray
+        Current parameters (not modified).
+    side : {"rows", "cols"}
+        The block to minimize over, given the other.
+    n_jobs : int, optional
+        Threads solving the rows (scikit-learn's meaning: None = 1, -1 = all cores).  The
+        result is bit-identical for every value.
+
+    Raises
+    ------
+    ValueError
+        If ``side`` is not ``"rows"`` or ``"cols"``, ``theta`` has the wrong size, or
+        ``n_jobs`` is 0.
+    TypeError
+        If ``n_jobs`` is not an integer or None.
+    """
+    from ._als_kernels import als_rows   # numba is imported on first use only
 
     if side not in ("rows", "cols"):
         raise ValueError(f"side must be 'rows' or 'cols', got {side!r}")
+    n_threads = resolve_n_jobs(n_jobs)
     theta = np.array(objective.check_theta(theta), dtype=np.float64)
     m, n = objective.shape
     k = objective.rank
     order, indptr, other, vals = _pattern(objective, side)
     weights = objective.row_weights if side == "rows" else objective.col_weights
-    failed = np.empty(len(indptr) - 1, dtype=np.int64)
-    n_failed = als_half(theta, m, n, k, objective.biased, objective.mu, objective.error_scale,
-                        objective.reg, objective.reg_bias, weights, indptr, other, vals,
-                        side == "rows", failed)
-    if n_failed:
-        _least_squares_rows(objective, theta, side, failed[:n_failed])
+    n_rows = len(indptr) - 1
+    if n_threads > 1 and sweep_flops(objective, side) >= PARALLEL_MIN_FLOPS:
+        bounds = _row_bounds(objective, side, n_threads)
+    else:
+        bounds = np.array([0, n_rows], dtype=np.int64)
+    failed = np.empty(n_rows, dtype=np.int64)
+    args = (theta, m, n, k, objective.biased, objective.mu, objective.error_scale,
+            objective.reg, objective.reg_bias, weights, indptr, other, vals, side == "rows")
+    tasks = [args + (int(lo), int(hi), failed) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    with blas_guard(len(tasks)):
+        counts = run_tasks(als_rows, tasks)
+    bad = np.concatenate([failed[lo:lo + c] for lo, c in zip(bounds[:-1], counts)])
+    if bad.size:
+        _least_squares_rows(objective, theta, side, bad)
     return theta
 
 
@@ -124,6 +194,7 @@ def als(
     *,
     rtol: float | None = None,
     callback: Callable[[int, np.ndarray, float], bool | None] | None = None,
+    n_jobs: int | None = None,
 ) -> OptimResult:
     """Alternating least squares: ``n_sweeps`` sweeps of rows then columns.
 
@@ -140,6 +211,12 @@ def als(
         ``rtol * loss``.
     callback : callable, optional
         ``callback(sweep, theta, loss)`` after each sweep; returning True stops.
+    n_jobs : int, optional
+        Threads of each half-sweep (scikit-learn's meaning: None = 1, -1 = all cores).
+        The result (parameters, losses, gradient norms) is bit-identical for every value:
+        BLAS is pinned to one thread for the whole run, so that its threads neither
+        compete with the solver's nor change the rounding of the loss and gradient
+        computed between sweeps (a multi-threaded BLAS sums in another order).
 
     Returns
     -------
@@ -150,13 +227,21 @@ def als(
     theta = objective.check_theta(theta0).copy()
     if isinstance(n_sweeps, bool) or not isinstance(n_sweeps, (int, np.integer)) or n_sweeps < 0:
         raise ValueError(f"n_sweeps must be an integer >= 0, got {n_sweeps!r}")
+    n_threads = resolve_n_jobs(n_jobs)
+    with one_blas_thread():
+        return _als_loop(objective, theta, n_sweeps, rtol, callback, n_threads)
+
+
+def _als_loop(objective: MFObjective, theta: np.ndarray, n_sweeps: int, rtol: float | None,
+              callback: Callable[[int, np.ndarray, float], bool | None] | None,
+              n_threads: int) -> OptimResult:
     start = time.perf_counter()
     loss, grad = objective.loss_grad(theta)
     losses, gnorms, snaps = [loss], [float(np.linalg.norm(grad))], [theta.copy()]
     status, message = "completed", f"performed {n_sweeps} sweeps"
     for sweep in range(1, n_sweeps + 1):
-        theta = als_half_sweep(objective, theta, "rows")
-        theta = als_half_sweep(objective, theta, "cols")
+        theta = als_half_sweep(objective, theta, "rows", n_jobs=n_threads)
+        theta = als_half_sweep(objective, theta, "cols", n_jobs=n_threads)
         loss, grad = objective.loss_grad(theta)
         losses.append(loss)
         gnorms.append(float(np.linalg.norm(grad)))

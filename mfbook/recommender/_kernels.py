@@ -1,17 +1,16 @@
-"""Compiled inner loops of :mod:`mfbook.recommender` and :mod:`mfbook.recommender` (numba).
+"""Compiled inner loops of the stochastic solvers of :mod:`mfbook.recommender` (numba).
 
-Private: the public entry points are :class:`mfbook.recommender.MatrixFactorization` and
-:func:`mfbook.recommender.als_half_sweep`, which validate their inputs and document the maths.
+Private: the public entry point is :class:`mfbook.recommender.MatrixFactorization`, which
+validates its inputs and documents the maths.  The ALS kernel is in ``_als_kernels.py``,
+the parallel SGD schedule in ``_dsgd.py``.
 
 Why a compiler.  Per-sample SGD is sequential by definition: the update on rating
 :math:`t+1` reads the factors written by rating :math:`t`, so it cannot be vectorized
 over ratings.  Written as a Python loop, each update costs a few microseconds of
 interpreter overhead, several seconds per epoch on a million ratings; compiled, it costs
 tens of nanoseconds (chapter 3 and ``benchmarks/ch03_benchmark.py`` give the measurements).
-Mini-batch steps and the normal equations of ALS are vectorizable, but compiled loops
-avoid the temporaries and per-call overheads of the vectorized forms (an ``(N, k, k)``
-array for the Gram matrices, a batched LAPACK call for many ``k x k`` systems) and were
-faster here at every size.
+Mini-batch steps are vectorizable, but compiled loops avoid the temporaries and per-call
+overheads of the vectorized forms and were faster here at every size.
 
 Conventions shared by the kernels.  The parameters are one flat vector ``theta`` laid out
 like :class:`mfbook.core.MFObjective`: ``[U.ravel(), V.ravel(), b, c]`` with the biases
@@ -56,10 +55,46 @@ def sgd_epoch(rows, cols, vals, theta, m, k, biased, mu, lr, pen, pen_bias, all_
     every row is brought up to date at the end of the epoch.
     """
     n_steps = rows.shape[0]
+    one = np.array([n_steps], dtype=np.int64)
+    sgd_range(rows, cols, vals, 0, n_steps, 0, one, 0, theta, m, k, biased, mu, lr, pen,
+              pen_bias, all_rows, last)
+    if all_rows:
+        catch_up_rows(theta, 0, last.shape[0], n_steps, k, biased, lr, pen, pen_bias, last)
+
+
+@njit(cache=True, inline="always")
+def _merged_step(clock_base, sizes, block, t):
+    """Step, in the round-robin merge of blocks of ``sizes``, of rating ``t`` of ``block``:
+    ``clock_base`` plus the ratings of earlier rounds plus those of this round before it."""
+    s = clock_base
+    for b in range(sizes.shape[0]):
+        s += min(sizes[b], t)
+        if b < block and sizes[b] > t:
+            s += 1
+    return s
+
+
+@njit(cache=True, nogil=True)
+def sgd_range(rows, cols, vals, lo, hi, clock_base, sizes, block, theta, m, k, biased, mu, lr,
+              pen, pen_bias, all_rows, last):
+    """The updates of :func:`sgd_epoch` for the ratings ``lo..hi-1`` in that order.
+
+    With ``all_rows`` the lazy decay needs each rating's step in the epoch: ``clock_base +
+    t - lo`` if ``sizes`` has one entry, else the step of rating ``t - lo`` of block
+    ``block`` in the round-robin merge of blocks of ``sizes`` (the parallel schedule,
+    ``_dsgd.py``), starting at ``clock_base``.  Rows are not brought up to date at the end
+    (:func:`catch_up_rows` does that once per epoch).
+    """
     n = last.shape[0] - m
     off_v = m * k
     off_b = (m + n) * k
-    for t in range(n_steps):
+    s = 0
+    for t in range(lo, hi):
+        if all_rows:
+            if sizes.shape[0] == 1:
+                s = clock_base + t - lo
+            else:
+                s = _merged_step(clock_base, sizes, block, t - lo)
         i = rows[t]
         j = m + cols[t]          # row index of item j among the m + n rows
         ui = i * k
@@ -67,22 +102,22 @@ def sgd_epoch(rows, cols, vals, theta, m, k, biased, mu, lr, pen, pen_bias, all_
         bi = off_b + i
         cj = off_b + j
         if all_rows:
-            gap = t - last[i]
+            gap = s - last[i]
             if gap > 0:
                 f = (1.0 - 2.0 * lr * pen[i]) ** gap
                 for a in range(k):
                     theta[ui + a] *= f
                 if biased:
                     theta[bi] *= (1.0 - 2.0 * lr * pen_bias[i]) ** gap
-            gap = t - last[j]
+            gap = s - last[j]
             if gap > 0:
                 f = (1.0 - 2.0 * lr * pen[j]) ** gap
                 for a in range(k):
                     theta[vj + a] *= f
                 if biased:
                     theta[cj] *= (1.0 - 2.0 * lr * pen_bias[j]) ** gap
-            last[i] = t + 1
-            last[j] = t + 1
+            last[i] = s + 1
+            last[j] = s + 1
         pred = 0.0
         for a in range(k):
             pred += theta[ui + a] * theta[vj + a]
@@ -99,17 +134,23 @@ def sgd_epoch(rows, cols, vals, theta, m, k, biased, mu, lr, pen, pen_bias, all_
         if biased:
             theta[bi] = (1.0 - 2.0 * lr * pen_bias[i]) * theta[bi] + c
             theta[cj] = (1.0 - 2.0 * lr * pen_bias[j]) * theta[cj] + c
-    if all_rows:
-        for r in range(m + n):
-            gap = n_steps - last[r]
-            if gap > 0:
-                start = r * k
-                f = (1.0 - 2.0 * lr * pen[r]) ** gap
-                for a in range(k):
-                    theta[start + a] *= f
-                if biased:
-                    theta[off_b + r] *= (1.0 - 2.0 * lr * pen_bias[r]) ** gap
-            last[r] = 0
+
+
+@njit(cache=True, nogil=True)
+def catch_up_rows(theta, lo, hi, n_steps, k, biased, lr, pen, pen_bias, last):
+    """End of an epoch of ``n_steps`` steps with the penalty on all rows: apply to rows
+    ``lo..hi-1`` the decay of the steps they have not had yet and reset ``last`` to 0."""
+    off_b = last.shape[0] * k
+    for r in range(lo, hi):
+        gap = n_steps - last[r]
+        if gap > 0:
+            start = r * k
+            f = (1.0 - 2.0 * lr * pen[r]) ** gap
+            for a in range(k):
+                theta[start + a] *= f
+            if biased:
+                theta[off_b + r] *= (1.0 - 2.0 * lr * pen_bias[r]) ** gap
+        last[r] = 0
 
 
 @njit(cache=True)
@@ -235,107 +276,6 @@ def minibatch_epoch(rows, cols, vals, batch, theta, m, k, biased, mu, lr, pen, p
             _dense_update(theta, grad, mom, sec, off_b, m + n, 1, pen_bias, n_b, lr, all_rows,
                           method, beta1, beta2, eps, c1, c2)
     return step
-
-
-@njit(cache=True)
-def als_half(theta, m, n, k, biased, mu, s, reg, reg_bias, weights, indptr, other, vals,
-             solve_users, failed):
-    """One exact ALS half-sweep in place: every user row (``solve_users``) or item row.
-
-    Row :math:`i` of the solved side, with its observed entries given as a CSR pattern
-    (``indptr``, ``other`` = indices on the other side, ``vals`` the ratings), gets the
-    solution of
-
-    .. math::
-        \\Big(s \\sum_p a_p a_p^\\top + w_i\\,\\mathrm{diag}(\\lambda, \\dots, \\lambda,
-        \\lambda_b)\\Big) x_i = s \\sum_p y_p\\, a_p,
-
-    :math:`a_p` = the other side's factors (with a trailing 1 in the biased model) and
-    :math:`y_p = r_p - \\mu - \\text{(other side's bias)}` (biased) or :math:`r_p`.  The
-    system is accumulated in a local :math:`k \\times k` block and solved by Cholesky.  A
-    system that is exactly zero (no entries, no penalty) gets :math:`x_i = 0`, its
-    minimum-norm solution; a row whose Cholesky factorization meets a pivot below
-    :math:`10^{-12}` times the largest diagonal entry is left unchanged and its index is
-    written to ``failed``; the number of such rows is returned (the caller solves them by
-    least squares).
-    """
-    kk = k + 1 if biased else k
-    G = np.empty((kk, kk))
-    rhs = np.empty(kk)
-    f = np.empty(kk)
-    x = np.empty(kk)
-    off_b = (m + n) * k
-    self_off = 0 if solve_users else m
-    other_off = m if solve_users else 0
-    n_failed = 0
-    for i in range(indptr.shape[0] - 1):
-        for a in range(kk):
-            rhs[a] = 0.0
-            for b in range(kk):
-                G[a, b] = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
-            o = other_off + other[p]
-            y = vals[p]
-            for a in range(k):
-                f[a] = theta[o * k + a]
-            if biased:
-                f[k] = 1.0
-                y -= mu + theta[off_b + o]
-            for a in range(kk):
-                fa = f[a]
-                rhs[a] += y * fa
-                for b in range(kk):
-                    G[a, b] += fa * f[b]
-        top = 0.0
-        for a in range(kk):
-            for b in range(kk):
-                G[a, b] *= s
-            rhs[a] *= s
-            G[a, a] += weights[i] * (reg if a < k else reg_bias)
-            top = max(top, G[a, a])
-        r = self_off + i
-        if top == 0.0:
-            # Nothing observed and nothing penalized: the minimum-norm solution is 0.
-            for a in range(k):
-                theta[r * k + a] = 0.0
-            if biased:
-                theta[off_b + r] = 0.0
-            continue
-        # Cholesky G = L L^T in the lower triangle of G, then two triangular solves.
-        ok = True
-        for a in range(kk):
-            d = G[a, a]
-            for q in range(a):
-                d -= G[a, q] * G[a, q]
-            if d <= 1e-12 * top:
-                ok = False
-                break
-            d = np.sqrt(d)
-            G[a, a] = d
-            for b in range(a + 1, kk):
-                v = G[b, a]
-                for q in range(a):
-                    v -= G[b, q] * G[a, q]
-                G[b, a] = v / d
-        if not ok:
-            failed[n_failed] = i
-            n_failed += 1
-            continue
-        for a in range(kk):
-            v = rhs[a]
-            for q in range(a):
-                v -= G[a, q] * x[q]
-            x[a] = v / G[a, a]
-        for a in range(kk - 1, -1, -1):
-            v = x[a]
-            for q in range(a + 1, kk):
-                v -= G[q, a] * x[q]
-            x[a] = v / G[a, a]
-        for a in range(k):
-            theta[r * k + a] = x[a]
-        if biased:
-            theta[off_b + r] = x[k]
-    return n_failed
 
 
 @njit(cache=True, inline="always")
