@@ -83,3 +83,8 @@ def glue(name: str, value: Any, spec: str | None = None) -> None:
     else:
         text = format(value, spec)
     _myst_glue(name, text, display=False)
+
+# Text tables for notebook outputs (chapter 2).
+from ._tables import Column, format_table, format_value  # noqa: E402
+
+__all__ += ["Column", "format_table", "format_value"]
