@@ -34,14 +34,16 @@ def test_sharpness_validation():
         sharpness_along(f, np.zeros((1, f.dim)), tol=0.0)
 
 
-def near_minimum(f, seed=2, gtol=1e-6):
-    x = descend(f, f.random_params(0.3, seed=seed), GradientDescent(2.0), 3000).x
-    return polish(f, x, gtol=gtol).x
-
-
-def test_newton_converges_quadratically_to_a_critical_point():
+@pytest.fixture(scope="module")
+def near_minimum():
+    """A point of the small problem polished to |g| ~ 1e-7, near a strict minimum mod rotations."""
     f = problem()
-    x0 = near_minimum(f)
+    x = descend(f, f.random_params(0.3, seed=2), GradientDescent(2.0), 1500).x
+    return f, polish(f, x, gtol=1e-6).x
+
+
+def test_newton_converges_quadratically_to_a_critical_point(near_minimum):
+    f, x0 = near_minimum
     ref = newton_refine(f, x0, gtol=1e-13)
     g = ref.grad_norms
     assert ref.converged and g[-1] <= 1e-13 and g[0] > 1e-8
@@ -55,9 +57,8 @@ def test_newton_converges_quadratically_to_a_critical_point():
     assert product_distance(U, V, *f.unpack(tight)[:2]) < 1e-9
 
 
-def test_newton_steps_are_orthogonal_to_the_orbit():
-    f = problem()
-    x0 = near_minimum(f)
+def test_newton_steps_are_orthogonal_to_the_orbit(near_minimum):
+    f, x0 = near_minimum
     one = newton_refine(f, x0, max_steps=1)
     Q = symmetry_basis(f, x0)
     step = one.x - x0
@@ -69,9 +70,8 @@ def test_newton_steps_are_orthogonal_to_the_orbit():
     assert np.allclose(Hs - Q @ (Q.T @ Hs), -g, atol=1e-8 * np.linalg.norm(g))
 
 
-def test_refinement_keeps_the_curvature_of_a_strict_minimum():
-    f = problem()
-    x0 = near_minimum(f)
+def test_refinement_keeps_the_curvature_of_a_strict_minimum(near_minimum):
+    f, x0 = near_minimum
     ref = newton_refine(f, x0)
     before = hessian_extremes_modulo_symmetry(f, x0, tol=1e-10).smallest[0]
     after = hessian_extremes_modulo_symmetry(f, ref.x, tol=1e-10).smallest[0]

@@ -50,9 +50,9 @@ def test_format_table_validation():
 def test_plot_series_colours_log_and_styles():
     fig, ax = plt.subplots()
     x = np.arange(4.0)
-    lines = plot_series(ax, {"GD": (x, [1, 0.1, 0.0, -1]), "Adam run": (x, x + 1)}, log=True,
-                        styles={"Adam run": {"ls": "--"}}, lw=3)
-    assert [ln.get_label() for ln in lines] == ["GD", "Adam run"]
+    lines = plot_series(ax, {"GD": (x, [1, 0.1, 0.0, -1]), "Adam, cosine": (x, x + 1)},
+                        log=True, styles={"Adam, cosine": {"ls": "--"}}, lw=3)
+    assert [ln.get_label() for ln in lines] == ["GD", "Adam, cosine"]
     assert lines[0].get_color() == METHOD_COLORS["GD"]
     assert lines[1].get_color() == METHOD_COLORS["Adam"] and lines[1].get_linestyle() == "--"
     assert np.isnan(lines[0].get_ydata()[2:]).all() and ax.get_yscale() == "log"

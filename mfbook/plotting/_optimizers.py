@@ -29,7 +29,9 @@ METHOD_COLORS: dict[str, str] = {
 
 def _color(name: str, colors: Mapping[str, str] | None) -> str | None:
     table = METHOD_COLORS if colors is None else colors
-    return table.get(name, table.get(name.split()[0]) if name else None)
+    if not name:
+        return None
+    return table.get(name, table.get(name.split()[0].rstrip(",;:")))
 
 
 def plot_series(ax: Any, series: Mapping[str, tuple[Sequence[float], Sequence[float]]], *,
@@ -47,7 +49,7 @@ def plot_series(ax: Any, series: Mapping[str, tuple[Sequence[float], Sequence[fl
         Logarithmic y axis (``semilogy``); non-positive values are not drawn.
     colors : mapping, optional
         Colour per label (default :data:`METHOD_COLORS`, looked up by the label or its
-        first word).
+        first word without trailing punctuation: ``"Adam, cosine"`` is drawn in Adam's colour).
     styles : mapping, optional
         Extra keyword arguments per label (``ls``, ``marker``, ...).
     **common :
