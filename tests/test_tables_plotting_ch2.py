@@ -36,6 +36,8 @@ def test_format_table_layout():
                                 "Adam     never      5"]
     one = format_table([], [("a", "s", 3), ("b", "d", 4)])
     assert one == "a     b"
+    wide = format_table([["x", "123456"]], [("a", "s", 2), ("b", "s", 4)])
+    assert wide.split("\n")[1] == "x  123456"                 # one space before a wide value
 
 
 def test_format_table_validation():

@@ -25,7 +25,8 @@ class Column(NamedTuple):
     fmt: str | Callable[[Any], str] = "s"
     """A format spec (``".4f"``, ``".1e"``, ``"d"``, ``".1%"``, ``"g"``, ``"s"``) or a function."""
     width: int = 10
-    """Field width; the first column is left-aligned, the others right-aligned."""
+    """Field width; the first column is left-aligned, the others right-aligned (a wider value
+    is printed whole, after one space)."""
 
 
 def format_value(value: Any, fmt: str | Callable[[Any], str] = "s", *,
@@ -90,7 +91,9 @@ def format_table(rows: Sequence[Sequence[Any]], columns: Sequence[Column | tuple
 
     def line(cells: Sequence[str]) -> str:
         out = [f"{cells[0]:<{cols[0].width}}"]
-        out += [f"{text:>{c.width}}" for text, c in zip(cells[1:], cols[1:])]
+        # A value wider than its column still gets one space before it.
+        out += [f"{text:>{c.width}}" if len(text) < c.width else " " + text
+                for text, c in zip(cells[1:], cols[1:])]
         return "".join(out).rstrip()
 
     lines = [line([h[i] for h in heads]) for i in range(depth)]
