@@ -21,7 +21,6 @@ Targets are those of ch02_seeds.py: L_ref + eps (L_0 - L_ref), with its L_ref.
 
 from __future__ import annotations
 
-import time
 
 import ch02_common as C
 import ch02_quick as Q
@@ -107,6 +106,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    start = time.perf_counter()
-    main()
-    print(f"total {time.perf_counter() - start:.0f} s")
+    Q.run(main)

@@ -32,3 +32,13 @@ def parse(description: str) -> argparse.Namespace:
 def stored(name: str) -> dict:
     """A stored result of another benchmark, read from ``benchmarks/results`` in every mode."""
     return load_results(name, directory=RESULTS_DIR)
+
+
+def run(main) -> None:
+    """Run a benchmark's ``main`` and print its total wall and CPU time."""
+    import time
+
+    start, cpu = time.perf_counter(), time.process_time()
+    main()
+    print(f"total {time.perf_counter() - start:.0f} s wall, "
+          f"{time.process_time() - cpu:.0f} s CPU")

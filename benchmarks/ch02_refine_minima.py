@@ -105,6 +105,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    start = time.perf_counter()
-    main()
-    print(f"total {time.perf_counter() - start:.0f} s")
+    Q.run(main)

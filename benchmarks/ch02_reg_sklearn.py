@@ -16,7 +16,6 @@ scripts differ only in their splits.  The question: is the chosen penalty the sa
 
 from __future__ import annotations
 
-import time
 
 import ch02_common as C
 import ch02_quick as Q
@@ -86,6 +85,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    start = time.perf_counter()
-    main()
-    print(f"total {time.perf_counter() - start:.0f} s")
+    Q.run(main)
