@@ -7,7 +7,8 @@ Not part of the numerical API.  The chapters import from here:
   shown as ``0.0``, so that printed outputs do not depend on the last bits of a result;
 * :func:`load_results`, :func:`save_results`, :func:`rounded` -- the JSON files that the
   scripts in ``benchmarks/`` write and the chapters read (:data:`RESULTS_DIR`);
-* :func:`text_table` -- a fixed-width text table from rows and one format per column.
+* :func:`text_table` and :func:`format_table` -- fixed-width text tables from rows and one
+  format per column.
 
 The modules :mod:`mfbook.book.execute` (store deterministic outputs) and
 :mod:`mfbook.book.offline` (local MathJax and plotly in the HTML) are used by the build.
@@ -19,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from ._tables import text_table
+from ._tables import Column, format_table, format_value, text_table
 from .results import RESULTS_DIR, load_results, results_dir, rounded, save_results
 
 __all__ = ["glue", "num", "vec", "RESULTS_DIR", "results_dir", "load_results", "save_results",
-           "rounded", "text_table"]
+           "rounded", "text_table", "Column", "format_table", "format_value"]
 
 
 def num(x: float, d: int = 4) -> str:
@@ -85,3 +86,5 @@ def glue(name: str, value: Any, spec: str | None = None) -> None:
     else:
         text = format(value, spec)
     _myst_glue(name, text, display=False)
+
+# Text tables for notebook outputs (chapter 2).

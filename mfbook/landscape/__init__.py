@@ -36,3 +36,22 @@ __all__ = [
     "random_walk_variance_limit", "HessianPath", "hessian_extremes_along", "steps_to_reach",
     "time_to_reach", "escape_time",
 ]
+
+# Chapter 2: optimizers on a quadratic, schedules, mini-batches, sharpness, Newton refinement.
+from ._minibatch import minibatch_descend, minibatch_gradient  # noqa: E402
+from ._quadratic import (QUADRATIC_METHODS, OptimalTuning, characteristic_roots,  # noqa: E402
+                         convergence_factor, optimal_parameters, stability_limit)
+from ._refine import NewtonRefinement, newton_refine  # noqa: E402
+from ._schedules import (Schedule, Scheduled, constant_schedule, cosine_schedule,  # noqa: E402
+                         inverse_time_schedule, step_schedule)
+from ._sharpness import SharpnessTrace, sharpness, sharpness_along  # noqa: E402
+
+__all__ += [
+    "QUADRATIC_METHODS", "characteristic_roots", "convergence_factor", "stability_limit",
+    "OptimalTuning", "optimal_parameters",
+    "Schedule", "constant_schedule", "step_schedule", "inverse_time_schedule",
+    "cosine_schedule", "Scheduled",
+    "minibatch_gradient", "minibatch_descend",
+    "SharpnessTrace", "sharpness", "sharpness_along",
+    "NewtonRefinement", "newton_refine",
+]

@@ -13,3 +13,10 @@ from ._landscape import (KIND_STYLES, contour_landscape, mark_critical_points, p
 
 __all__ = ["KIND_STYLES", "contour_landscape", "mark_critical_points", "plot_path",
            "surface_figure"]
+
+# Figures of optimizer runs (chapter 2).
+from ._optimizers import (METHOD_COLORS, finish_axes, plot_convergence_factors,  # noqa: E402
+                          plot_lr_sweep, plot_series)
+
+__all__ += ["METHOD_COLORS", "plot_series", "finish_axes", "plot_convergence_factors",
+            "plot_lr_sweep"]
