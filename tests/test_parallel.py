@@ -388,3 +388,38 @@ def test_blas_is_pinned_to_one_thread_while_kernel_threads_run(medium, monkeypat
         parallel = [blas for n_tasks, blas in seen if n_tasks > 1]
         assert parallel and all(t == 1 for blas in parallel for t in blas)
         assert any(t > 1 for t in _blas_threads())   # restored afterwards
+
+
+# ---------------------------------------------------------------------------- the estimator
+def _pairs(R):
+    return np.column_stack([R.rows, R.cols]), R.values
+
+
+def test_estimator_als_on_two_threads_is_bit_identical(medium):
+    from mfbook.recommender import MatrixFactorization
+
+    X, y = _pairs(medium)
+    fits = [MatrixFactorization(rank=10, solver="als", n_epochs=3, random_state=0,
+                                n_jobs=n).fit(X, y) for n in (None, 2)]
+    assert fits[1].n_jobs_ == 2
+    assert np.array_equal(fits[0].theta_, fits[1].theta_)
+
+
+def test_estimator_sgd_on_two_threads_is_reproducible_and_as_accurate(medium):
+    from mfbook.recommender import MatrixFactorization
+
+    train, test = medium.split((0.8, 0.2), seed=1)
+    X, y = _pairs(train)
+    Xt, yt = _pairs(test)
+
+    def fit(n_jobs, seed):
+        return MatrixFactorization(rank=10, solver="sgd", n_epochs=8, random_state=seed,
+                                   n_jobs=n_jobs).fit(X, y)
+
+    a, b = fit(2, 0), fit(2, 0)
+    assert np.array_equal(a.theta_, b.theta_)            # same seed, same threads: same model
+    assert not np.array_equal(a.theta_, fit(1, 0).theta_)   # a different visiting order
+    rmse = {n: [np.sqrt(np.mean((fit(n, s).predict(Xt) - yt) ** 2)) for s in range(3)]
+            for n in (1, 2)}
+    spread = max(np.ptp(rmse[1]), 1e-3)
+    assert abs(np.mean(rmse[2]) - np.mean(rmse[1])) < 2 * spread

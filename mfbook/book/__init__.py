@@ -87,4 +87,3 @@ def glue(name: str, value: Any, spec: str | None = None) -> None:
         text = format(value, spec)
     _myst_glue(name, text, display=False)
 
-# Text tables for notebook outputs (chapter 2).

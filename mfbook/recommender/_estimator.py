@@ -105,8 +105,14 @@ class MatrixFactorization(RegressorMixin, BaseEstimator):
         Record the objective :math:`L` and the training RMSE in ``history_`` after every
         epoch (one extra pass over the training ratings per epoch).
     n_jobs : int, optional
-        Threads for the solvers, scikit-learn's convention (None: 1, -1: all cores).
-        Validated; the solvers run on one thread for now.
+        Threads for ALS and per-sample SGD, scikit-learn's convention (None: 1, -1: all
+        cores, -2: all but one).  ALS gives the same model for every ``n_jobs`` (the rows of
+        a half-sweep are independent; bit-identical).  SGD on ``p > 1`` threads visits the
+        ratings in the block-stratified order of DSGD (users and items cut into ``p``
+        blocks, ``p`` disjoint blocks updated at once), so its model differs from the
+        one-thread model but is reproducible for the same seed and the same ``p``
+        (``n_jobs=-1`` therefore depends on the machine's core count).  Mini-batch and Adam
+        run on one thread.
     random_state : int, Generator or None
         Seed of the starting point and of the shuffles; a ``numpy.random.Generator`` is used
         as is (see Notes).
@@ -441,7 +447,7 @@ class MatrixFactorization(RegressorMixin, BaseEstimator):
             self.clip_ = (float(train.values.min()), float(train.values.max()))
         else:
             self.clip_ = p.clip
-        self.n_jobs_ = p.n_jobs   # for the solvers, once they run on several threads
+        self.n_jobs_ = p.n_jobs
 
     def _evaluator(self, p: Any, valid: Pairs | None) -> Evaluator:
         full = bool(self.monitor) or p.tol is not None

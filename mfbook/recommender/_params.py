@@ -14,7 +14,6 @@ Two layers, as in scikit-learn's own estimators:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -23,8 +22,9 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..core import check_int, check_real
+from ._threads import resolve_n_jobs
 
-__all__ = ["PARAMETER_CONSTRAINTS", "SOLVERS", "Resolved", "resolve", "effective_n_jobs"]
+__all__ = ["PARAMETER_CONSTRAINTS", "SOLVERS", "Resolved", "resolve"]
 
 SOLVERS = ("sgd", "minibatch", "adam", "als")
 DEFAULT_BATCH = 32
@@ -96,26 +96,6 @@ class Resolved:
     n_jobs: int
 
 
-def effective_n_jobs(n_jobs: int | None) -> int:
-    """Threads meant by ``n_jobs`` in scikit-learn's convention.
-
-    ``None`` means 1, ``-1`` all cores, ``-2`` all but one, and so on; 0 is refused.
-
-    Examples
-    --------
-    >>> effective_n_jobs(None), effective_n_jobs(1)
-    (1, 1)
-    """
-    if n_jobs is None:
-        return 1
-    n_jobs = check_int("n_jobs", n_jobs)
-    if n_jobs == 0:
-        raise ValueError("n_jobs must be a non-zero integer or None (None means 1, -1 all "
-                         "cores), got 0")
-    cores = os.cpu_count() or 1
-    return n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)
-
-
 def _check_pair(name: str, value: tuple, kind: str) -> tuple:
     if len(value) != 2:
         raise ValueError(f"{name} must be a pair ({kind}), got {value!r}")
@@ -176,4 +156,4 @@ def resolve(est: Any) -> Resolved:
         momentum=float(est.momentum), beta1=float(est.beta1), beta2=float(est.beta2),
         eps=float(est.eps), init_std=float(est.init_std),
         mu=None if est.mu is None else float(est.mu), clip=clip, shape=shape,
-        n_jobs=effective_n_jobs(est.n_jobs))
+        n_jobs=resolve_n_jobs(est.n_jobs))

@@ -6,8 +6,15 @@ or one ALS sweep (users, then items).  The stochastic solvers follow unbiased es
 :math:`\\nabla L / N`; their penalty coefficients per row are computed here once per fit
 (:func:`penalty_coefficients`), the compiled loops live in ``_kernels``.
 
-Random draws: each stochastic epoch draws one permutation of the training ratings from
-``rng``; ALS draws nothing.
+Random draws: each stochastic epoch on one thread draws one permutation of the training
+ratings from ``rng``; per-sample SGD on ``n_jobs > 1`` threads draws its block schedule
+instead (``_dsgd.sgd_epoch_blocks``: a permutation of the strata, then one seed per block);
+ALS draws nothing.
+
+Threads (``n_jobs``): an ALS half-sweep solves its rows on several threads with
+bit-identical results; per-sample SGD on ``p > 1`` threads follows the block schedule of
+DSGD, a different visiting order, so its model differs from the one-thread model but is the
+same for the same seed and the same ``p``; mini-batch and Adam run on one thread.
 """
 
 from __future__ import annotations
@@ -46,9 +53,8 @@ def penalty_coefficients(p: Resolved, train: Ratings) -> tuple[np.ndarray, np.nd
 
 def _als_epoch(objective: MFObjective, n_jobs: int) -> EpochFunction:
     def step(theta: np.ndarray, rng: np.random.Generator, lr: float) -> np.ndarray:
-        # n_jobs: to be handed to the half-sweeps once the kernels accept it.
-        theta = als_half_sweep(objective, theta, "rows")
-        return als_half_sweep(objective, theta, "cols")
+        theta = als_half_sweep(objective, theta, "rows", n_jobs=n_jobs)
+        return als_half_sweep(objective, theta, "cols", n_jobs=n_jobs)
     return step
 
 
@@ -67,14 +73,22 @@ def _stochastic_epoch(p: Resolved, train: Ratings, mu: float, dim: int,
         order = rng.permutation(N)
         return rows_all[order], cols_all[order], vals_all[order]
 
-    # n_jobs: to be handed to the epoch kernels once they accept it.
     if p.solver == "sgd":
+        from ._dsgd import sgd_epoch_blocks
+
         last = np.zeros(m + n, dtype=np.int64)
 
         def epoch_sgd(theta: np.ndarray, rng: np.random.Generator, lr: float) -> np.ndarray:
-            rows, cols, vals = shuffled(rng)
-            _kernels.sgd_epoch(rows, cols, vals, theta, m, k, p.biased, mu, lr,
-                               pen, pen_bias, all_rows, last)
+            if n_jobs == 1:
+                rows, cols, vals = shuffled(rng)
+                _kernels.sgd_epoch(rows, cols, vals, theta, m, k, p.biased, mu, lr,
+                                   pen, pen_bias, all_rows, last)
+            else:
+                # The block schedule shuffles within blocks itself: a global permutation
+                # would be a sequential pass as costly as the updates.
+                sgd_epoch_blocks(rows_all, cols_all, vals_all, theta, m, k, p.biased, mu, lr,
+                                 pen, pen_bias, all_rows, last, n_jobs=n_jobs,
+                                 random_state=rng)
             return theta
         return epoch_sgd
 
