@@ -16,7 +16,6 @@ PAGES = sorted((ROOT / "chapters").glob("*.md")) + [ROOT / "README.md"]
 # lands: the test below fails both for a page with findings that is not listed here and
 # for a listed page that has none left.
 PENDING = {
-    "ch01_rank1_2x2.ipynb": "issue 16, teach1 branch (in progress)",
     "ch04_deep_regularized.ipynb": "issue 16, teach1 branch (in progress)",
     "notation.ipynb": "issue 16, teach1 branch (in progress)",
     "ch02_streamrec_optimizers.ipynb": "cells 17 (the case study's code, transcribed) and 45 "
