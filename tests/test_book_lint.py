@@ -16,8 +16,6 @@ PAGES = sorted((ROOT / "chapters").glob("*.md")) + [ROOT / "README.md"]
 # lands: the test below fails both for a page with findings that is not listed here and
 # for a listed page that has none left.
 PENDING = {
-    "ch04_deep_regularized.ipynb": "issue 16, teach1 branch (in progress)",
-    "notation.ipynb": "issue 16, teach1 branch (in progress)",
     "ch02_streamrec_optimizers.ipynb": "cells 17 (the case study's code, transcribed) and 45 "
                                        "are 27 and 28 lines long",
     "ch03_latent_factor_sgd_als.ipynb": "issue 16, chapter 3 branch",

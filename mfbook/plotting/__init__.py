@@ -20,3 +20,10 @@ from ._optimizers import (METHOD_COLORS, finish_axes, plot_convergence_factors, 
 
 __all__ += ["METHOD_COLORS", "plot_series", "finish_axes", "plot_convergence_factors",
             "plot_lr_sweep"]
+
+# Figures of regularized deep factorization (chapter 4).
+from ._deep import (pair_plane_coordinates, plot_critical_values, plot_gd_outcomes,  # noqa: E402
+                    plot_pair_plane, plot_reduced_functions, plot_turning_slice)
+
+__all__ += ["plot_reduced_functions", "plot_critical_values", "pair_plane_coordinates",
+            "plot_pair_plane", "plot_turning_slice", "plot_gd_outcomes"]
