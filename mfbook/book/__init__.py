@@ -8,7 +8,11 @@ Not part of the numerical API.  The chapters import from here:
 * :func:`load_results`, :func:`save_results`, :func:`rounded` -- the JSON files that the
   scripts in ``benchmarks/`` write and the chapters read (:data:`RESULTS_DIR`);
 * :func:`text_table` and :func:`format_table` -- fixed-width text tables from rows and one
-  format per column.
+  format per column;
+* :class:`StreamCheckpoints` -- named states of one random generator, so that a chapter
+  replaying a source's single stream gives the same draws whatever the order cells run in;
+* :func:`parallel_report` -- the figures of ``benchmarks/ch03_parallel.py`` from its stored
+  results.
 
 The modules :mod:`mfbook.book.execute` (store deterministic outputs) and
 :mod:`mfbook.book.offline` (local MathJax and plotly in the HTML) are used by the build.
@@ -22,9 +26,12 @@ import numpy as np
 
 from ._tables import Column, format_table, format_value, text_table
 from .results import RESULTS_DIR, load_results, results_dir, rounded, save_results
+from ._parallel import ParallelReport, parallel_report
+from ._streams import StreamCheckpoints
 
 __all__ = ["glue", "num", "vec", "RESULTS_DIR", "results_dir", "load_results", "save_results",
-           "rounded", "text_table", "Column", "format_table", "format_value"]
+           "rounded", "text_table", "Column", "format_table", "format_value",
+           "StreamCheckpoints", "ParallelReport", "parallel_report"]
 
 
 def num(x: float, d: int = 4) -> str:
