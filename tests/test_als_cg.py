@@ -34,6 +34,53 @@ def test_enough_cg_steps_give_the_cholesky_half_sweep(conv, side):
     assert np.array_equal(cg[other], theta[other])
 
 
+def _reference_pcg(obj, theta, cg_steps):
+    """The row half-sweep of ``solve="cg"`` written out in NumPy: per row, its matrix
+    A = s sum a a^T + D, b = s sum y a, then ``cg_steps`` steps of CG preconditioned by
+    diag(A), from the current parameters."""
+    f = obj.unpack(theta)
+    R = obj.ratings
+    k, s = obj.rank, obj.error_scale
+    out = []
+    for i in range(obj.shape[0]):
+        sel = R.rows == i
+        A_rows = f.V[R.cols[sel]]
+        y = R.values[sel]
+        pen = np.full(k, obj.reg * obj.row_weights[i])
+        x = f.U[i].copy()
+        if obj.biased:
+            A_rows = np.hstack([A_rows, np.ones((len(y), 1))])
+            y = y - obj.mu - f.col_bias[R.cols[sel]]
+            pen = np.append(pen, obj.reg_bias * obj.row_weights[i])
+            x = np.append(x, f.row_bias[i])
+        A = s * A_rows.T @ A_rows + np.diag(pen)
+        r = s * A_rows.T @ y - A @ x
+        Minv = 1 / np.diag(A)
+        z = Minv * r
+        p = z.copy()
+        for _ in range(cg_steps):
+            alpha = (r @ z) / (p @ A @ p)
+            x = x + alpha * p
+            r_new = r - alpha * A @ p
+            z_new = Minv * r_new
+            p = z_new + (r_new @ z_new) / (r @ z) * p
+            r, z = r_new, z_new
+        out.append(x)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("conv", CONVENTIONS)
+@pytest.mark.parametrize("cg_steps", [1, 2, 3])
+def test_cg_steps_follow_the_textbook_recurrence(conv, cg_steps):
+    R = problem(5)
+    obj = MFObjective(R, 4, **conv)
+    theta = _with_col_biases(obj, obj.random_params(0.5, seed=3))
+    new = obj.unpack(als_half_sweep(obj, theta, "rows", solve="cg", cg_steps=cg_steps))
+    got = np.hstack([new.U, new.row_bias[:, None]]) if obj.biased else new.U
+    expected = _reference_pcg(obj, theta, cg_steps)
+    assert np.abs(got - expected).max() < 1e-10 * (1 + np.abs(expected).max())
+
+
 def test_cg_from_the_block_minimum_stays_there():
     R = problem(1)
     obj = MFObjective(R, 3, reg=0.2, biased=True)

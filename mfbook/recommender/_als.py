@@ -32,6 +32,18 @@ the split, so the result is bit-identical for every ``n_jobs`` (tested); only a 
 too small to pay for the threads (under ``PARALLEL_MIN_FLOPS`` flops) runs on
 one.  While threads run, BLAS is pinned to one thread (``_threads.blas_guard``).
 
+**Conjugate gradients** (``solve="cg"``).  Instead of forming and factorizing each row's
+matrix, ``cg_steps`` steps of conjugate gradients, preconditioned by its diagonal and started
+from the row's current parameters, run through the row's entries only
+(``_als_cg_kernels.als_rows_cg``, the route of Takacs, Pilaszy and Tikk for implicit
+feedback): about :math:`4|\\Omega|\\kappa` flops per side and step (:func:`cg_sweep_flops`)
+instead of :math:`|\\Omega|\\kappa^2`.  Each step lowers the row's quadratic, so the loss
+still never increases (tested); the half-sweep is no longer the exact block minimizer, but
+warm-started from the previous sweep a few steps come close: on the ML-100K-sized problem of
+``benchmarks/ch03_parallel.py`` (rank 50), three steps give the test RMSE of exact ALS
+within its seed-to-seed spread at about a quarter of the flops.  The same threads, the
+same bit-identity for every ``n_jobs``.
+
 (Earlier versions formed the Gram matrices as one sparse product :math:`S P` and solved them
 in one batched LAPACK call, then in a compiled loop over full matrices one rating at a
 time.  Measured on one core: about 0.7 s, then 0.15-0.2 s, per sweep on the MovieLens-1M
