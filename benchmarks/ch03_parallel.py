@@ -3,7 +3,10 @@
 Run from the repository root (a few minutes; ``--quick``: tiny sizes, a few seconds, results
 written to ``$MFBOOK_RESULTS_DIR`` or a fresh temporary directory, never over the stored ones):
 
-    python benchmarks/ch03_parallel.py [--quick]
+    python benchmarks/ch03_parallel.py [--quick] [--surprise-only]
+
+``--surprise-only`` runs sections 1, 2 and 2b (about two minutes) and keeps sections 3 and 4
+from the stored results (recorded under ``kept_from_previous_run``).
 
 Surprise is optional (``pip install -r benchmarks/requirements-surprise.txt``; it builds from
 source); without it the Surprise floor is reported as not measured.  Writes
@@ -17,6 +20,13 @@ source); without it the Surprise floor is reported as not measured.  Writes
    reg_weighting="count", n_epochs=10)`` against ``surprise.SVD()`` with its defaults
    (100 factors, 20 epochs).  Floor: at most 0.5x Surprise's CPU time.  Also the GFLOP/s
    of one sweep (``mfbook.recommender._als.sweep_flops``) against the peak of 1.
+2b. **Conjugate-gradient ALS** (``als_solve="cg"``, :func:`mfbook.recommender.als_half_sweep`)
+   on an 80/20 split of ``movielens_like(943, 1682, 100_000)`` (80,000 training ratings):
+   ten sweeps at rank 50 with exact half-sweeps (Cholesky) and with 2 and 3 CG steps per
+   row, against ``surprise.SVD()`` defaults, CPU time interleaved (floor as in 2, for the
+   default number of steps), the GFLOP/s of one sweep from the flops each kernel actually
+   performs (``sweep_flops``, ``cg_sweep_flops``), and the test RMSE of each over five seeds
+   beside the seed-to-seed spread of exact ALS.
 3. **Two threads** at 1M ratings (``movielens_like(6000, 4000, 1_000_000)``, rank 20,
    biased) and at 1e7 ratings (ML-10M's shape, 69,878 x 10,677, sampled by
    :func:`sampled_ratings`): one ALS sweep (two half-sweeps) and one SGD epoch, as the
@@ -53,7 +63,8 @@ from mfbook.book import save_results  # noqa: E402
 from mfbook.core import MFObjective, Ratings  # noqa: E402
 from mfbook.datasets import movielens_like  # noqa: E402
 from mfbook.recommender import MatrixFactorization, als_half_sweep  # noqa: E402
-from mfbook.recommender._als import _pattern, _row_bounds, sweep_flops  # noqa: E402
+from mfbook.recommender._als import (DEFAULT_CG_STEPS, _pattern, _row_bounds,  # noqa: E402
+                                     cg_sweep_flops, sweep_flops)
 from mfbook.recommender._dsgd import block_schedule, sgd_epoch_blocks  # noqa: E402
 from mfbook.recommender._kernels import sgd_epoch  # noqa: E402
 
@@ -220,6 +231,88 @@ def against_surprise(shape: tuple[int, int, int], rank: int, repeats: int) -> di
     return out
 
 
+# ---------------------------------------------------------------------- 2b. CG ALS
+def surprise_model(train: Ratings, seed: int):
+    """``(fit, test_rmse)``: ``fit()`` fits ``surprise.SVD(random_state=seed)`` on ``train``
+    (trainset built once) and ``test_rmse(test)`` scores the last fit; None without Surprise."""
+    try:
+        import pandas as pd
+        from surprise import SVD, Dataset, Reader
+    except ImportError:
+        return None
+    frame = pd.DataFrame({"u": train.rows, "i": train.cols, "r": train.values})
+    reader = Reader(rating_scale=(float(train.values.min()), float(train.values.max())))
+    trainset = Dataset.load_from_df(frame, reader).build_full_trainset()
+    state = {}
+
+    def fit():
+        state["algo"] = SVD(random_state=seed).fit(trainset)
+
+    def test_rmse(test: Ratings) -> float:
+        pred = [state["algo"].predict(int(u), int(i)).est for u, i in zip(test.rows, test.cols)]
+        return float(np.sqrt(np.mean((np.array(pred) - test.values) ** 2)))
+    return fit, test_rmse
+
+
+def cg_against_surprise(shape: tuple[int, int, int], rank: int, repeats: int,
+                        seeds: tuple[int, ...], steps: tuple[int, ...]) -> dict:
+    """ALS-WR with exact (Cholesky) and conjugate-gradient half-sweeps against Surprise:
+    CPU time of ten sweeps (interleaved) and test RMSE over several seeds, on an 80/20
+    split of ``movielens_like(*shape)``."""
+    train, test = movielens_like(*shape, seed=0).observed.split([0.8, 0.2], seed=1)
+    base = dict(solver="als", biased=True, reg=0.05, reg_weighting="count", n_epochs=10)
+
+    def model(solve, c, seed):
+        return MatrixFactorization(rank, **base, als_solve=solve, cg_steps=c, random_state=seed)
+    variants = {"cholesky": ("cholesky", DEFAULT_CG_STEPS)}
+    variants.update({f"cg{c}": ("cg", c) for c in steps})
+    fns = {f"als_{name}": (lambda v=v: model(*v, 0).fit(train)) for name, v in variants.items()}
+    obj = MFObjective(train, rank, reg=0.05, reg_weighting="count", biased=True)
+    theta = obj.random_params(0.1, seed=0)
+    for c in steps:
+        fns[f"sweep_cg{c}"] = lambda c=c: als_half_sweep(
+            obj, als_half_sweep(obj, theta, "rows", solve="cg", cg_steps=c), "cols",
+            solve="cg", cg_steps=c)
+    fns["sweep_cholesky"] = lambda: als_half_sweep(obj, als_half_sweep(obj, theta, "rows"),
+                                                   "cols")
+    svd = surprise_model(train, 0)
+    if svd is not None:
+        fns["surprise_fit"] = svd[0]
+    for fn in fns.values():
+        fn()   # compile, warm caches
+    load_start = load()
+    res = interleaved(fns, repeats)
+    flops = {"cholesky": sweep_flops(obj, "rows") + sweep_flops(obj, "cols")}
+    flops.update({f"cg{c}": cg_sweep_flops(obj, "rows", c) + cg_sweep_flops(obj, "cols", c)
+                  for c in steps})
+    gflops = {name: f / res[f"sweep_{name}"]["cpu_best"] / 1e9 for name, f in flops.items()}
+    rmse = {name: [model(*v, seed).fit(train).rmse(test) for seed in seeds]
+            for name, v in variants.items()}
+    if svd is not None:
+        rmse["surprise"] = []
+        for seed in seeds:
+            fit, score = surprise_model(train, seed)
+            fit()
+            rmse["surprise"].append(score(test))
+    spread = max(rmse["cholesky"]) - min(rmse["cholesky"])
+    out = {"shape": list(train.shape), "n_train": train.nnz, "n_test": test.nnz, "rank": rank,
+           "params": base, "cg_steps": list(steps), "default_cg_steps": DEFAULT_CG_STEPS,
+           "times": res, "sweep_flops": flops, "sweep_gflops": gflops,
+           "seeds": list(seeds), "test_rmse": rmse,
+           "test_rmse_mean": {k: float(np.mean(v)) for k, v in rmse.items()},
+           "cholesky_seed_spread": spread,
+           "cg_within_spread": {f"cg{c}": bool(abs(np.mean(rmse[f"cg{c}"])
+                                                    - np.mean(rmse["cholesky"])) <= spread)
+                                for c in steps},
+           "load_start": load_start, "load_end": load()}
+    if svd is not None:
+        import surprise
+        out["surprise_version"] = surprise.__version__
+        out["ratio"] = {name: res[f"als_{name}"]["cpu_best"] / res["surprise_fit"]["cpu_best"]
+                        for name in variants}
+    return out
+
+
 # ---------------------------------------------------------------------- 3. two threads
 def two_threads(R: Ratings, rank: int, repeats: int) -> dict:
     m, n = R.shape
@@ -359,9 +452,58 @@ def verdict(ok: bool) -> str:
     return "yes" if ok else "NO"
 
 
+def floor_rows(surprise: dict, surprise_cg: dict | None, scaling: dict) -> list[dict]:
+    figures = []
+    if "ratio" in surprise:
+        figures.append(("ALS-WR 10 sweeps / Surprise SVD(), CPU", surprise["ratio"],
+                        SURPRISE_FLOOR, "<="))
+    for name, s in scaling.items():
+        figures.append((f"{name}: ALS sweep speed-up, 2 threads", s["als_speedup"],
+                        SPEEDUP_FLOOR, ">="))
+        figures.append((f"{name}: SGD epoch speed-up, 2 threads", s["sgd_speedup"],
+                        SPEEDUP_FLOOR, ">="))
+    one = scaling["1M"]["times"]
+    figures.append(("1M: ALS sweep, one core, CPU s", one["als_1"]["cpu_best"], ALS_SWEEP_FLOOR,
+                    "<="))
+    figures.append(("1M: SGD epoch, one core, CPU s", one["sgd_1"]["cpu_best"], SGD_EPOCH_FLOOR,
+                    "<="))
+    # Added last, so that the rows above keep their positions.
+    if surprise_cg and "ratio" in surprise_cg:
+        c = surprise_cg["default_cg_steps"]
+        figures.append((f"ALS-WR CG({c}) 10 sweeps / Surprise SVD(), CPU",
+                        surprise_cg["ratio"][f"cg{c}"], SURPRISE_FLOOR, "<="))
+    return [{"figure": f, "value": float(v), "floor": fl, "sense": sense,
+             "ok": bool(v <= fl if sense == "<=" else v >= fl)} for f, v, fl, sense in figures]
+
+
+def print_cg(cg: dict) -> None:
+    t = cg["times"]
+    print(f"2b. ALS-WR rank {cg['rank']}, 10 sweeps on {cg['n_train']:,} ratings "
+          f"({cg['n_test']:,} held out), CPU s (wall s), load {cg['load_start']} -> "
+          f"{cg['load_end']}:", flush=True)
+    names = ["cholesky"] + [f"cg{c}" for c in cg["cg_steps"]]
+    for name in names:
+        ratio = f", / Surprise {cg['ratio'][name]:.2f}" if "ratio" in cg else ""
+        print(f"   {name:>9}: fit {t['als_' + name]['cpu_best']:.3f} "
+              f"({t['als_' + name]['wall_best']:.3f}){ratio}; one sweep "
+              f"{t['sweep_' + name]['cpu_best'] * 1e3:.1f} ms, "
+              f"{cg['sweep_flops'][name] / 1e6:.0f} MFLOP = {cg['sweep_gflops'][name]:.1f} "
+              f"GFLOP/s; test RMSE {cg['test_rmse_mean'][name]:.4f} (seeds "
+              f"{', '.join(f'{v:.4f}' for v in cg['test_rmse'][name])})", flush=True)
+    if "ratio" in cg:
+        print(f"   Surprise SVD(): fit {t['surprise_fit']['cpu_best']:.3f} "
+              f"({t['surprise_fit']['wall_best']:.3f}); test RMSE "
+              f"{cg['test_rmse_mean']['surprise']:.4f}", flush=True)
+    print(f"   seed-to-seed spread of exact ALS's test RMSE {cg['cholesky_seed_spread']:.4f}; "
+          f"CG mean within it: {cg['cg_within_spread']}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds")
+    parser.add_argument("--surprise-only", action="store_true",
+                        help="sections 1, 2 and 2b only (about two minutes); the other "
+                             "sections are kept from the stored results")
     args = parser.parse_args()
     if args.quick and not os.environ.get("MFBOOK_RESULTS_DIR"):
         os.environ["MFBOOK_RESULTS_DIR"] = tempfile.mkdtemp(prefix="ch03_parallel_")
@@ -388,12 +530,24 @@ def main() -> None:
               flush=True)
     else:
         print("   Surprise not installed (pip install -r benchmarks/requirements-surprise.txt)")
-    scaling = {}
+    surprise_cg = cg_against_surprise((200, 300, 10_000) if quick else (943, 1682, 100_000),
+                                      10 if quick else 50, 2 if quick else 5,
+                                      (0, 1) if quick else (0, 1, 2, 3, 4), (2, 3))
+    print_cg(surprise_cg)
+    scaling, mech, comp, kept = {}, None, None, None
+    if args.surprise_only:
+        from mfbook.book import load_results
+        stored = load_results("ch03_parallel.json")
+        scaling, mech, comp = stored["scaling"], stored["mechanism"], stored["compile"]
+        kept = {"sections": ["scaling", "mechanism", "compile"],
+                "from_command": stored["command"],
+                "from_total_seconds": stored["total_seconds"]}
+        print("3., 4.: kept from the stored results (--surprise-only)")
     cases = {"1M": lambda: movielens_like(600, 400, 20_000, seed=0).observed if quick
              else movielens_like(6000, 4000, 1_000_000, seed=0).observed,
              "1e7": lambda: sampled_ratings(2000, 1000, 50_000) if quick
              else sampled_ratings(69_878, 10_677, 10_000_054)}
-    for name, make in cases.items():
+    for name, make in ({} if args.surprise_only else cases).items():
         gen, R = timed(make)
         scaling[name] = two_threads(R, 20, 3 if quick else (7 if name == "1M" else 3))
         scaling[name]["generation_seconds"] = gen
@@ -408,10 +562,9 @@ def main() -> None:
                   f"{s[solver + '_speedup']:.2f} (from per-thread CPU times, on idle cores: "
                   f"{s[solver + '_projected_speedup']:.2f})", flush=True)
         del R
-    mech = None if quick else threads_or_prange(
-        movielens_like(6000, 4000, 1_000_000, seed=0).observed, 20, 5)
-    comp = None if quick else compile_times()
-    if mech:
+    if not (quick or args.surprise_only):
+        mech = threads_or_prange(movielens_like(6000, 4000, 1_000_000, seed=0).observed, 20, 5)
+        comp = compile_times()
         print(f"4. ALS sweep on 2 threads: pool {mech['times']['threads']['wall_best']:.3f} s, "
               f"prange ({mech['threading_layer']}) {mech['times']['prange']['wall_best']:.3f} s "
               f"wall, bit-identical {mech['bit_identical']}; prange kernel first call "
@@ -421,36 +574,25 @@ def main() -> None:
               f"{comp['warm']['als']:.2f} s with it written; 2-thread SGD "
               f"{comp['cold']['sgd_blocks']:.1f} s, {comp['warm']['sgd_blocks']:.2f} s", flush=True)
 
-    figures = []
-    if "ratio" in surprise:
-        figures.append(("ALS-WR 10 sweeps / Surprise SVD(), CPU", surprise["ratio"],
-                        SURPRISE_FLOOR, "<="))
-    for name, s in scaling.items():
-        figures.append((f"{name}: ALS sweep speed-up, 2 threads", s["als_speedup"],
-                        SPEEDUP_FLOOR, ">="))
-        figures.append((f"{name}: SGD epoch speed-up, 2 threads", s["sgd_speedup"],
-                        SPEEDUP_FLOOR, ">="))
-    one = scaling["1M"]["times"]
-    figures.append(("1M: ALS sweep, one core, CPU s", one["als_1"]["cpu_best"], ALS_SWEEP_FLOOR,
-                    "<="))
-    figures.append(("1M: SGD epoch, one core, CPU s", one["sgd_1"]["cpu_best"], SGD_EPOCH_FLOOR,
-                    "<="))
-    rows = [{"figure": f, "value": float(v), "floor": fl, "sense": sense,
-             "ok": bool(v <= fl if sense == "<=" else v >= fl)} for f, v, fl, sense in figures]
+    rows = floor_rows(surprise, surprise_cg, scaling)
     print(f"\n{'Figure':<44} {'measured':>9} {'floor':>9}   ok")
     for r in rows:
         print(f"{r['figure']:<44} {r['value']:9.3f} {r['sense']}{r['floor']:7.2f}   "
               f"{verdict(r['ok'])}")
     best_peak = max(list(peak["batched"].values()) + list(peak["large"].values()))
     print(f"ALS sweep GFLOP/s, one core: rank {surprise['rank']} "
-          f"{surprise['sweep_gflops']:.1f}, 1M rank 20 "
-          f"{scaling['1M']['als_sweep_gflops_one_core']:.1f}; LAPACK Cholesky peak "
-          f"{best_peak:.1f} (large), batched small {peak['batched']}")
+          f"{surprise['sweep_gflops']:.1f} (CG: "
+          + ", ".join(f"{k} {v:.1f}" for k, v in surprise_cg["sweep_gflops"].items())
+          + f"), 1M rank 20 {scaling['1M']['als_sweep_gflops_one_core']:.1f}; LAPACK Cholesky "
+          f"peak {best_peak:.1f} (large), batched small {peak['batched']}")
     print(f"load at end {load()}; the wall-time floors need an otherwise idle machine")
-    out = {"command": COMMAND + (" --quick" if quick else ""), "quick": quick,
+    command = COMMAND + (" --quick" if quick else "") \
+        + (" --surprise-only" if args.surprise_only else "")
+    out = {"command": command, "quick": quick,
            "python": platform.python_version(), "machine": platform.machine(),
            "cpu_count": os.cpu_count(), "blas_threads": 1, "cholesky_peak_gflops": peak,
-           "surprise": surprise, "scaling": scaling, "mechanism": mech, "compile": comp,
+           "surprise": surprise, "surprise_cg": surprise_cg, "scaling": scaling,
+           "mechanism": mech, "compile": comp, "kept_from_previous_run": kept,
            "figures": rows, "all_ok": all(r["ok"] for r in rows),
            "total_seconds": time.perf_counter() - t0}
     path = save_results("ch03_parallel.json", out)

@@ -75,6 +75,8 @@ BAD = {
     "min_delta": st.one_of(negative, bad_real),
     "monitor": st.one_of(st.integers(2, 5), st.just("yes")),
     "n_jobs": st.one_of(st.just(0), st.floats(1.5, 3.5), st.booleans(), junk),
+    "als_solve": st.one_of(st.sampled_from(["lu", "CG", ""]), junk),
+    "cg_steps": st.one_of(st.integers(max_value=0), st.floats(1.5, 3.5), st.booleans(), junk),
     "random_state": st.one_of(st.integers(max_value=-1), st.floats(0.5, 3.5), st.booleans(),
                               junk),
     "progress": st.one_of(st.integers(2, 5), st.just("yes")),

@@ -113,6 +113,14 @@ class MatrixFactorization(RegressorMixin, BaseEstimator):
         one-thread model but is reproducible for the same seed and the same ``p``
         (``n_jobs=-1`` therefore depends on the machine's core count).  Mini-batch and Adam
         run on one thread.
+    als_solve : {"cholesky", "cg"}, default="cholesky"
+        How an ALS half-sweep solves each row's ridge regression: exactly (normal equations
+        and Cholesky), or by ``cg_steps`` steps of conjugate gradients started from the
+        current factors, which never forms the :math:`k \\times k` matrices and costs
+        :math:`O(n_i k)` per step instead of :math:`O(n_i k^2 + k^3)`
+        (:func:`~mfbook.recommender.als_half_sweep`).  Other solvers ignore it.
+    cg_steps : int, default=3
+        Conjugate-gradient steps per row and half-sweep of ``als_solve="cg"``.
     random_state : int, Generator or None
         Seed of the starting point and of the shuffles; a ``numpy.random.Generator`` is used
         as is (see Notes).
@@ -302,6 +310,8 @@ class MatrixFactorization(RegressorMixin, BaseEstimator):
         min_delta: float = 0.0,
         monitor: bool = False,
         n_jobs: int | None = None,
+        als_solve: Literal["cholesky", "cg"] = "cholesky",
+        cg_steps: int = 3,
         random_state: SeedLike = None,
         progress: bool | None = None,
     ) -> None:
@@ -332,6 +342,8 @@ class MatrixFactorization(RegressorMixin, BaseEstimator):
         self.min_delta = min_delta
         self.monitor = monitor
         self.n_jobs = n_jobs
+        self.als_solve = als_solve
+        self.cg_steps = cg_steps
         self.random_state = random_state
         self.progress = progress
 

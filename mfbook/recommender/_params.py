@@ -61,6 +61,8 @@ PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
     "min_delta": [_nonneg],
     "monitor": ["boolean"],
     "n_jobs": [Integral, None],
+    "als_solve": [StrOptions({"cholesky", "cg"})],
+    "cg_steps": [Interval(Integral, 1, None, closed="left")],
     "random_state": ["random_state", np.random.Generator],
     "progress": ["boolean", None],
 }
@@ -94,6 +96,8 @@ class Resolved:
     clip: str | tuple[float, float] | None
     shape: tuple[int, int] | None
     n_jobs: int
+    als_solve: str = "cholesky"
+    cg_steps: int = 3
 
 
 def _check_pair(name: str, value: tuple, kind: str) -> tuple:
@@ -156,4 +160,5 @@ def resolve(est: Any) -> Resolved:
         momentum=float(est.momentum), beta1=float(est.beta1), beta2=float(est.beta2),
         eps=float(est.eps), init_std=float(est.init_std),
         mu=None if est.mu is None else float(est.mu), clip=clip, shape=shape,
-        n_jobs=resolve_n_jobs(est.n_jobs))
+        n_jobs=resolve_n_jobs(est.n_jobs), als_solve=est.als_solve,
+        cg_steps=int(est.cg_steps))

@@ -51,10 +51,13 @@ def penalty_coefficients(p: Resolved, train: Ratings) -> tuple[np.ndarray, np.nd
     return p.reg * share, p.reg_bias * share
 
 
-def _als_epoch(objective: MFObjective, n_jobs: int) -> EpochFunction:
+def _als_epoch(objective: MFObjective, n_jobs: int, solve: str = "cholesky",
+               cg_steps: int = 3) -> EpochFunction:
     def step(theta: np.ndarray, rng: np.random.Generator, lr: float) -> np.ndarray:
-        theta = als_half_sweep(objective, theta, "rows", n_jobs=n_jobs)
-        return als_half_sweep(objective, theta, "cols", n_jobs=n_jobs)
+        theta = als_half_sweep(objective, theta, "rows", n_jobs=n_jobs, solve=solve,
+                               cg_steps=cg_steps)
+        return als_half_sweep(objective, theta, "cols", n_jobs=n_jobs, solve=solve,
+                              cg_steps=cg_steps)
     return step
 
 
@@ -113,6 +116,6 @@ def _stochastic_epoch(p: Resolved, train: Ratings, mu: float, dim: int,
 def epoch_function(p: Resolved, objective: MFObjective) -> EpochFunction:
     """The epoch of solver ``p.solver`` on ``objective`` (its ratings, penalty and mu)."""
     if p.solver == "als":
-        return _als_epoch(objective, p.n_jobs)
+        return _als_epoch(objective, p.n_jobs, p.als_solve, p.cg_steps)
     return _stochastic_epoch(p, objective.ratings, float(objective.mu), objective.dim,
                              p.n_jobs)
