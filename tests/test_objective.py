@@ -235,7 +235,7 @@ def test_random_params_layout_matches_a_flat_draw():
 )
 def test_constructor_validation(kwargs, message):
     R, _ = problem()
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, TypeError), match=message):
         MFObjective(R, **kwargs)
 
 

@@ -30,7 +30,8 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-from ..core import MFObjective, OptimResult, SeedLike, product_distance
+from ..core import (DivergenceError, MFObjective, OptimResult, SeedLike, check_int, check_real, product_distance,
+                    scipy_outcome)
 from ._curvature import HessianExtremes, hessian_extremes
 from ._symmetry import orthonormal_span, symmetry_tangents
 
@@ -68,34 +69,54 @@ def polish(
     -------
     OptimResult
         ``losses`` and ``grad_norms`` (Euclidean) per iteration, ``status`` ``"converged"``
-        if ``gtol`` was met, else ``"completed"``; ``message`` is SciPy's.
+        if ``gtol`` was met, ``"completed"`` if SciPy stopped normally (e.g. at
+        ``maxiter``), ``"failed"`` otherwise (line-search failure); ``message`` is SciPy's.
+
+    Raises
+    ------
+    DivergenceError
+        If the loss at ``theta0`` or at the end is not finite.
     """
     objective = _check_objective(objective)
     theta0 = objective.check_theta(theta0)
-    if not (np.isfinite(gtol) and gtol > 0):
-        raise ValueError(f"gtol must be a finite number > 0, got {gtol!r}")
-    if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 1:
-        raise ValueError(f"maxiter must be a positive integer, got {maxiter!r}")
+    gtol = check_real("gtol", gtol, minimum=0.0, min_open=True)
+    maxiter = check_int("maxiter", maxiter, minimum=1)
+    memory = check_int("memory", memory, minimum=1)
     loss0, g0 = objective.loss_grad(theta0)
+    if not (np.isfinite(loss0) and np.all(np.isfinite(g0))):
+        raise DivergenceError(f"L-BFGS: the loss or gradient at theta0 is not finite ({loss0!r})")
     losses, gnorms = [loss0], [float(np.linalg.norm(g0))]
 
     def record(intermediate_result) -> None:
         losses.append(float(intermediate_result.fun))
         gnorms.append(float(np.linalg.norm(objective.grad(intermediate_result.x))))
 
+    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        # A line-search trial step may overflow; report it as an infinite loss (SciPy then
+        # backtracks) instead of letting the finiteness check of the objective raise.
+        if not np.all(np.isfinite(theta)):
+            return np.inf, np.zeros_like(theta)
+        return objective.loss_grad(theta)
+
     start = time.perf_counter()
-    res = minimize(objective.loss_grad, theta0, jac=True, method="L-BFGS-B",
-                          callback=record,
+    with np.errstate(over="ignore", invalid="ignore"):
+        res = minimize(fun, theta0, jac=True, method="L-BFGS-B", callback=record,
                           options={"maxiter": int(maxiter), "maxfun": 2 * int(maxiter),
                                    "gtol": float(gtol), "ftol": 0.0, "maxcor": int(memory)})
     wall = time.perf_counter() - start
-    loss, grad = objective.loss_grad(res.x)
-    converged = float(np.max(np.abs(grad))) <= gtol
+    if np.all(np.isfinite(res.x)):
+        loss, grad = objective.loss_grad(res.x)
+    else:
+        loss, grad = np.inf, np.full(objective.dim, np.inf)
+    res.fun = loss
+    converged = bool(np.isfinite(loss)) and float(np.max(np.abs(grad))) <= gtol
+    status, message = scipy_outcome(res, optimizer=f"L-BFGS(memory={memory})",
+                                    converged=converged)
     return OptimResult(
         x=res.x, fun=float(loss), losses=np.array(losses), grad_norms=np.array(gnorms),
         snapshots=np.empty((0, objective.dim)), snapshot_steps=np.empty(0, dtype=int),
         n_steps=int(res.nit), wall_time=wall,
-        status="converged" if converged else "completed", message=str(res.message),
+        status=status, message=message,
         optimizer=f"L-BFGS(memory={memory})")
 
 
