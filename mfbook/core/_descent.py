@@ -148,7 +148,13 @@ def descend(
     with np.errstate(over="ignore", invalid="ignore"):
         while True:
             if t > 0 and not np.all(np.isfinite(x)):
-                loss, grad = np.inf, x     # the step overflowed: do not evaluate there
+                # The step overflowed.  An objective that accepts such a point (a stack of
+                # runs freezing its diverged members) is asked; one that refuses it, as
+                # MFObjective does, has diverged.
+                try:
+                    loss, grad = fun(x)
+                except (ValueError, FloatingPointError):
+                    loss, grad = np.inf, x
             else:
                 loss, grad = fun(x)
             loss = float(loss)
