@@ -240,7 +240,7 @@ def test_constructor_validation(kwargs, message):
 
 
 def test_ratings_type_is_checked():
-    with pytest.raises(ValueError, match="Ratings"):
+    with pytest.raises(TypeError, match="Ratings"):
         MFObjective(np.ones((3, 3)), 1)
 
 

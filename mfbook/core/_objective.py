@@ -38,8 +38,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._ratings import Ratings, SeedLike, as_generator
-from ._validation import (check_array, check_bool, check_int, check_option, check_real,
-                          _show)
+from ._validation import (_show, check_array, check_bool, check_indices, check_int,
+                          check_option, check_real)
 
 __all__ = ["Factors", "MFObjective"]
 
@@ -253,13 +253,11 @@ class MFObjective:
     def predict(self, theta: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Predictions :math:`\\hat r_{ij}` at the given entries (``theta`` may be batched)."""
         f = self.unpack(theta)
-        rows = np.asarray(rows)
-        cols = np.asarray(cols)
         m, n = self.shape
+        rows, cols = (check_indices(name, np.reshape(idx, -1), size=size).reshape(np.shape(idx))
+                      for name, idx, size in (("rows", rows, m), ("cols", cols, n)))
         if rows.shape != cols.shape:
             raise ValueError(f"rows and cols must have the same shape, got {rows.shape} and {cols.shape}")
-        if rows.size and (rows.min() < 0 or rows.max() >= m or cols.min() < 0 or cols.max() >= n):
-            raise ValueError(f"rows/cols out of range for shape {self.shape}")
         # np.take is several times faster than fancy indexing for this row gather.
         pred = np.einsum("...nk,...nk->...n", np.take(f.U, rows, axis=-2),
                          np.take(f.V, cols, axis=-2))

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._validation import check_indices, check_shape
+from ._validation import check_array, check_indices, check_shape
 
 __all__ = ["Ratings", "SeedLike", "as_generator"]
 
@@ -174,9 +174,12 @@ class Ratings:
         mask : bool array, shape (m, n), optional
             True where an entry is observed.  Observed entries must then be finite.
         """
-        matrix = np.asarray(matrix, dtype=np.float64)
+        matrix = check_array("matrix", matrix, finite=False, nonempty=False)
         if matrix.ndim != 2:
             raise ValueError(f"matrix must be two-dimensional, got shape {matrix.shape}")
+        if np.isinf(matrix).any() and mask is None:
+            raise ValueError("matrix must not hold infinite values (NaN marks an unobserved "
+                             "entry)")
         if mask is None:
             mask = ~np.isnan(matrix)
         else:
@@ -253,7 +256,6 @@ class Ratings:
 
     def with_values(self, values: np.ndarray) -> "Ratings":
         """Same entries, new values (e.g. the noise-free truth at the observed entries)."""
-        from ._validation import check_array
         values = check_array("values", values, finite=False, nonempty=False)
         if values.shape != self.values.shape:
             raise ValueError(

@@ -34,6 +34,7 @@ __all__ = [
     "check_indices",
     "check_shape",
     "check_callable",
+    "check_objective",
     "divergence_reason",
     "scipy_outcome",
 ]
@@ -79,6 +80,12 @@ def check_real(name: str, value: Any, *, minimum: float | None = None,
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     low_bad = minimum is not None and (value <= minimum if min_open else value < minimum)
     high_bad = maximum is not None and (value >= maximum if max_open else value > maximum)
+    if (low_bad or high_bad) and maximum is None:
+        op = ">" if min_open else ">="
+        raise ValueError(f"{name} must be a finite number {op} {minimum:g}, got {value!r}")
+    if (low_bad or high_bad) and minimum is None:
+        op = "<" if max_open else "<="
+        raise ValueError(f"{name} must be a finite number {op} {maximum:g}, got {value!r}")
     if low_bad or high_bad:
         lo = "(-inf" if minimum is None else ("(" if min_open else "[") + f"{minimum:g}"
         hi = "inf)" if maximum is None else f"{maximum:g}" + (")" if max_open else "]")
@@ -114,11 +121,13 @@ def check_array(name: str, value: Any, *, ndim: int | tuple[int, ...] | None = N
         arr = np.asarray(value)
     except (TypeError, ValueError) as exc:   # ragged nested sequences
         raise TypeError(f"{name} must be an array of real numbers ({exc})") from None
-    if arr.dtype.kind not in "biuf":
+    if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     arr = np.asarray(arr, dtype=np.float64)
     if ndim is not None and arr.ndim not in ((ndim,) if isinstance(ndim, int) else ndim):
-        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+        words = {1: "one-dimensional", 2: "two-dimensional"}
+        raise ValueError(f"{name} must be {words.get(ndim, f'{ndim}-dimensional')}, "
+                         f"got shape {arr.shape}")
     if shape is not None and (arr.ndim != len(shape) or any(
             want is not None and got != want for got, want in zip(arr.shape, shape))):
         want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
@@ -183,6 +192,21 @@ def check_callable(name: str, value: Any) -> Any:
     """``value`` if it is callable, else :class:`TypeError`."""
     if not callable(value):
         raise TypeError(f"{name} must be callable, got {_show(value)}")
+    return value
+
+
+def check_objective(name: str, value: Any,
+                    methods: Sequence[str] = ("check_theta",)) -> Any:
+    """``value`` if it has the interface of :class:`~mfbook.core.MFObjective` that a tool
+    needs: an integer ``dim`` and the callables ``methods`` (``check_theta`` by default);
+    else :class:`TypeError`.  Any objective with that interface is accepted (the tools of
+    :mod:`mfbook.landscape` also work on :class:`~mfbook.deep.DeepMF`)."""
+    dim = getattr(value, "dim", None)
+    missing = [m for m in methods if not callable(getattr(value, m, None))]
+    if isinstance(value, type) or not isinstance(dim, numbers.Integral) or missing:
+        need = ", ".join(("dim",) + tuple(methods))
+        raise TypeError(f"{name} must be an objective such as mfbook.core.MFObjective "
+                        f"(with {need}), got {_show(value)}")
     return value
 
 

@@ -10,7 +10,7 @@ from ..core import (DIVERGENCE_FACTOR, GradientDescent, OptimResult, SeedLike, c
                     check_real, descend)
 from ..landscape import (HessianExtremes, classify_critical_point, hessian_extremes,
                          orthonormal_span)
-from ._model import DeepMF
+from ._model import DeepMF, check_model
 from ._critical import DeepCriticalPoint
 
 __all__ = ["HessianCheck", "hessian_check", "normal_curvature", "nearest_critical_point",
@@ -49,6 +49,8 @@ def hessian_check(model: DeepMF, theta: np.ndarray, *, rtol: float = 1e-7) -> He
     :math:`N^\\top \\nabla^2F\\,N` with :math:`N` an orthonormal basis of the complement of
     the tangents.
     """
+    model = check_model(model)
+    rtol = check_real("rtol", rtol, minimum=0.0)
     H = model.hessian(theta)
     ev = np.linalg.eigvalsh(H)
     tol = rtol * max(1.0, float(np.max(np.abs(ev))))
@@ -80,6 +82,7 @@ def normal_curvature(model: DeepMF, theta: np.ndarray, *, k: int = 1, tol: float
     :math:`\\sigma` (the largest eigenvalue of :math:`\\nabla^2F`, found first), so that
     :func:`mfbook.landscape.hessian_extremes` returns the smallest **normal** eigenvalues.
     """
+    model = check_model(model)
     theta = model.check_theta(theta)
     Q = _orbit_basis(model, theta)
     top = hessian_extremes(lambda v: model.hvp(theta, v), model.dim, k=1, tol=tol, seed=seed)
@@ -98,6 +101,7 @@ def nearest_critical_point(model: DeepMF, theta: np.ndarray,
                            points: Sequence[DeepCriticalPoint]) -> tuple[int, float]:
     """Index of the critical point whose product is closest to that of ``theta``, and the
     distance :math:`\\lVert P(\\theta) - P_c\\rVert_F` (products are symmetry-invariant)."""
+    model = check_model(model)
     if not points:
         raise ValueError("points must not be empty")
     P = model.product(model.check_theta(theta))
@@ -134,6 +138,7 @@ def batched_gradient_descent(model: DeepMF, starts: np.ndarray, lr: float, n_ste
     of the stacked gradient (so every run has :math:`\\lVert\\nabla F\\rVert \\le` ``gtol``
     when it stops).
     """
+    model = check_model(model)
     starts = model.check_theta(starts, allow_batch=True, name="starts")
     if starts.ndim != 2 or starts.shape[1] != model.dim or starts.shape[0] == 0:
         raise ValueError(

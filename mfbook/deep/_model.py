@@ -7,9 +7,16 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core import SeedLike, as_generator, check_real
+from ..core import SeedLike, as_generator, check_array, check_real
 
 __all__ = ["DeepMF"]
+
+
+def check_model(model: object, name: str = "model") -> "DeepMF":
+    """``model`` if it is a :class:`DeepMF`, else :class:`TypeError` naming ``name``."""
+    if not isinstance(model, DeepMF):
+        raise TypeError(f"{name} must be a mfbook.deep.DeepMF, got {type(model).__name__}")
+    return model
 
 
 class DeepMF:
@@ -47,12 +54,16 @@ class DeepMF:
     """
 
     def __init__(self, Y: np.ndarray, hidden: Sequence[int], reg: float | Sequence[float]) -> None:
-        Y = np.asarray(Y, dtype=np.float64)
+        Y = check_array("Y", Y, finite=False, nonempty=False)
         if Y.ndim != 2 or Y.size == 0 or not np.all(np.isfinite(Y)):
             raise ValueError(f"Y must be a non-empty finite 2-d array, got shape {Y.shape}")
         if isinstance(hidden, (int, np.integer)):
             raise ValueError(f"hidden must be a sequence of widths such as [3, 3], got {hidden!r}")
-        hidden = tuple(hidden)
+        try:
+            hidden = tuple(hidden)
+        except TypeError:
+            raise TypeError(f"hidden must be a sequence of widths such as [3, 3], "
+                            f"got {hidden!r}") from None
         if len(hidden) == 0 or any(isinstance(d, bool) or not isinstance(d, (int, np.integer))
                                    or d < 1 for d in hidden):
             raise ValueError(
@@ -63,8 +74,7 @@ class DeepMF:
         self.shape = (m, n)
         self.depth = len(hidden) + 1
         self.dims = (n, *(int(d) for d in hidden), m)
-        reg_arr = np.broadcast_to(np.asarray(reg, dtype=np.float64), ()) if np.ndim(reg) == 0 \
-            else np.asarray(reg, dtype=np.float64)
+        reg_arr = check_array("reg", reg, finite=False, nonempty=False)
         if reg_arr.ndim == 0:
             reg_arr = np.full(self.depth, float(reg_arr))
         if (reg_arr.shape != (self.depth,) or not np.all(np.isfinite(reg_arr))

@@ -30,7 +30,8 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-from ..core import (DivergenceError, MFObjective, OptimResult, SeedLike, check_int, check_real, product_distance,
+from ..core import (DivergenceError, MFObjective, OptimResult, SeedLike, check_array, check_int,
+                    check_real, product_distance,
                     scipy_outcome)
 from ._curvature import HessianExtremes, hessian_extremes
 from ._symmetry import orthonormal_span, symmetry_tangents
@@ -45,7 +46,7 @@ __all__ = [
 
 def _check_objective(objective: object) -> MFObjective:
     if not isinstance(objective, MFObjective):
-        raise ValueError(f"objective must be an MFObjective, got {type(objective).__name__}")
+        raise TypeError(f"objective must be an MFObjective, got {type(objective).__name__}")
     return objective
 
 
@@ -134,6 +135,7 @@ def symmetry_basis(objective: MFObjective, theta: np.ndarray, tol: float = 1e-8)
         ``q`` is the orbit dimension (0 without a symmetry).
     """
     objective = _check_objective(objective)
+    tol = check_real("tol", tol, minimum=0.0)
     return orthonormal_span(symmetry_tangents(objective, theta), tol)
 
 
@@ -163,6 +165,8 @@ def hessian_extremes_modulo_symmetry(
     """
     objective = _check_objective(objective)
     theta = objective.check_theta(theta)
+    k = check_int("k", k, minimum=1)
+    tol = check_real("tol", tol, minimum=0.0)
     Q = symmetry_basis(objective, theta)
     d = objective.dim
     if not 1 <= k < d - Q.shape[1] - 1:
@@ -200,11 +204,10 @@ def group_by_product(
     ndarray of int, shape (B,)
     """
     objective = _check_objective(objective)
-    thetas = np.atleast_2d(np.asarray(thetas, dtype=np.float64))
+    thetas = np.atleast_2d(check_array("thetas", thetas, nonempty=False))
     if thetas.ndim != 2 or thetas.shape[1] != objective.dim:
         raise ValueError(f"thetas must have shape (B, {objective.dim}), got {thetas.shape}")
-    if not (np.isfinite(rtol) and rtol > 0):
-        raise ValueError(f"rtol must be a finite number > 0, got {rtol!r}")
+    rtol = check_real("rtol", rtol, minimum=0.0, min_open=True)
     def norm(U: np.ndarray, V: np.ndarray) -> float:   # ||U V^T||_F
         return product_distance(U, V, U[:, :0], V[:, :0], relative=False)
 
