@@ -241,8 +241,14 @@ def test_load_movielens_ratings_dat(tmp_path):
         ("", "empty"),
         ("1,2,3,4\n", "tab-separated"),
         ("1\t2\t3\n1\t3\t4\n", "4 fields"),
-        ("1\t2\t3\t4\n1\t2\t5\t6\n", "more than once"),
-        ("1\t2\tx\t4\n", "malformed"),
+        ("1\t2\t3\t4\n1\t2\t5\t6\n", "lines 1 and 2: user 1 rated item 2 twice"),
+        ("1\t2\tx\t4\n", "line 1: the rating field must be a finite number"),
+        ("1\t2\tnan\t4\n", "line 1: the rating field must be a finite number"),
+        ("1\t2\t3\t4\n2.5\t2\t3\t4\n", "line 2: the user field must be an integer.*'2.5'"),
+        ("1\t2\t3\t4\nnan\t2\t3\t4\n", "line 2: the user field .*'nan'"),
+        ("1\t2\t3\t4\n1\t1e19\t3\t4\n", "line 2: the item field .*'1e19'"),
+        ("1\t2\t3\t4\n\n#5\t2\t3\t4\n", "line 3: the user field .*'#5'.*comments='#'"),
+        ("1\t2\t3\t4\n1\t3\t4\n", "line 2: expected 4 fields"),
     ],
 )
 def test_load_movielens_rejects_bad_files(tmp_path, content, message):
@@ -250,6 +256,24 @@ def test_load_movielens_rejects_bad_files(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(ValueError, match=message):
         load_movielens(path)
+
+
+def test_load_movielens_keeps_ids_and_reports_duplicates_with_file_ids(tmp_path):
+    path = tmp_path / "ratings.dat"
+    path.write_text("10::700::5::1\n\n30::500::3::2\n10::700::4::3\n")
+    with pytest.raises(ValueError, match=r"ratings.dat, lines 1 and 4: user 10 rated item 700"):
+        load_movielens(path)
+
+
+def test_load_movielens_comments_only_when_asked(tmp_path):
+    path = tmp_path / "u.data"
+    path.write_text("1\t2\t3\t4\n# a comment\n5\t6\t7\t8  # trailing\n")
+    ml = load_movielens(path, comments="#")
+    assert ml.user_ids.tolist() == [1, 5] and ml.timestamps.tolist() == [4, 8]
+    with pytest.raises(ValueError, match="line 2"):
+        load_movielens(path)
+    with pytest.raises(TypeError, match="comments"):
+        load_movielens(path, comments=1)
 
 
 def test_load_movielens_missing_file(tmp_path):

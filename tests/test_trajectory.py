@@ -129,7 +129,7 @@ def test_hessian_extremes_along_validation():
         hessian_extremes_along(f, np.zeros((2, f.dim + 1)))
     with pytest.raises(ValueError, match="tol"):
         hessian_extremes_along(f, np.zeros((1, f.dim)), tol=0.0)
-    with pytest.raises(ValueError, match="MFObjective"):
+    with pytest.raises(TypeError, match="MFObjective"):
         hessian_extremes_along(object(), np.zeros((1, 3)))
 
 

@@ -16,7 +16,8 @@ from typing import Callable, Literal
 import numpy as np
 
 from ._optimizers import Optimizer
-from ._validation import DivergenceError
+from ._validation import (DivergenceError, DivergenceGuard, check_callable, check_int,
+                          check_option, check_real)
 
 __all__ = ["OptimResult", "descend", "LossGrad"]
 
@@ -45,8 +46,9 @@ class OptimResult:
         Seconds spent in the loop (evaluations and updates).
     status : {"completed", "converged", "stopped", "diverged"}
         ``completed``: all steps done; ``converged``: gradient norm fell below ``gtol``;
-        ``stopped``: the callback asked to stop; ``diverged``: a non-finite loss or
-        gradient appeared.
+        ``stopped``: the callback asked to stop; ``diverged``: the loss became
+        non-finite or exceeded :data:`~mfbook.core.DIVERGENCE_FACTOR` times its starting
+        value, or the gradient became non-finite (:class:`~mfbook.core.DivergenceGuard`).
     message : str
     optimizer : str
         ``repr`` of the optimizer used.
@@ -99,22 +101,38 @@ def descend(
     callback : callable, optional
         ``callback(t, x, loss, grad)`` after each evaluation; returning True stops.
     on_divergence : {"raise", "stop"}
-        What to do when the loss or gradient becomes non-finite: raise
+        What to do when the run diverges (the loss is non-finite or above
+        :data:`~mfbook.core.DIVERGENCE_FACTOR` times the starting loss, or the gradient
+        is non-finite; :class:`~mfbook.core.DivergenceGuard`): raise
         :class:`DivergenceError` (default), or stop and return the run so far with
         status ``diverged`` (for learning-rate sweeps).
     """
-    x = np.array(x0, dtype=np.float64)
+    check_callable("fun", fun)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a mfbook.core.Optimizer, got {type(optimizer).__name__}")
+    try:
+        x = np.array(x0)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"x0 must be an array of real numbers ({exc})") from None
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"x0 must hold real numbers, got dtype {x.dtype}")
+    x = x.astype(np.float64)
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"x0 must be a non-empty 1-d array, got shape {x.shape}")
     if not np.all(np.isfinite(x)):
-        raise ValueError("x0 must be finite")
-    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-        raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
-    if snapshot_every is not None and (not isinstance(snapshot_every, (int, np.integer))
-                                       or snapshot_every < 1):
-        raise ValueError(f"snapshot_every must be a positive integer, got {snapshot_every!r}")
-    if on_divergence not in ("raise", "stop"):
-        raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
+        raise ValueError(f"x0 must be finite, found {int(np.sum(~np.isfinite(x)))} NaN or "
+                         "infinite entries")
+    n_steps = check_int("n_steps", n_steps, minimum=0)
+    if snapshot_every is not None:
+        snapshot_every = check_int("snapshot_every", snapshot_every, minimum=1)
+    if gtol is not None:
+        gtol = check_real("gtol", gtol, minimum=0.0)
+    if callback is not None:
+        check_callable("callback", callback)
+    check_option("on_divergence", on_divergence, ("raise", "stop"))
+    guard = DivergenceGuard(optimizer.name)
+    lr = getattr(optimizer, "lr", None)
+    lr = float(lr) if isinstance(lr, (int, float, np.floating)) else None
 
     optimizer.reset(x)
     losses = np.empty(n_steps + 1)
@@ -129,15 +147,30 @@ def descend(
     # so NumPy's warnings (which would leak into notebook outputs) are silenced here.
     with np.errstate(over="ignore", invalid="ignore"):
         while True:
-            loss, grad = fun(x)
+            if t > 0 and not np.all(np.isfinite(x)):
+                # The step overflowed.  An objective that accepts such a point (a stack of
+                # runs freezing its diverged members) is asked; one that refuses it, as
+                # MFObjective does, has diverged.
+                try:
+                    loss, grad = fun(x)
+                except (ValueError, FloatingPointError):
+                    loss, grad = np.inf, x
+            else:
+                loss, grad = fun(x)
+            loss = float(loss)
             gnorm = float(np.linalg.norm(grad))
-            if not (np.isfinite(loss) and np.isfinite(gnorm)):
-                what = "loss" if not np.isfinite(loss) else "gradient"
-                if t == 0:
-                    raise DivergenceError(f"the {what} at x0 is not finite")
-                last = f"{losses[t - 1]:.6g}"
-                message = (f"{what} became non-finite at step {t} with {optimizer!r}; "
-                           f"last finite loss {last} (the step size is probably too large)")
+            if t == 0:
+                for what, value in (("loss", loss), ("gradient norm", gnorm)):
+                    if not np.isfinite(value):
+                        raise DivergenceError(f"{optimizer.name}: the {what} at x0 is not "
+                                              f"finite ({value!r}); check fun and x0")
+                guard.start(loss)
+            why = guard.reason(loss) if t > 0 else None
+            if why is None and not np.isfinite(gnorm):
+                why = "the gradient became non-finite"
+            if why is not None:
+                message = (guard.message(why, step=t, lr=lr)
+                           + f"; last accepted loss {losses[t - 1]:.6g}")
                 if on_divergence == "raise":
                     raise DivergenceError(message)
                 status = "diverged"

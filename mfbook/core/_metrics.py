@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._ratings import Ratings
+from ._validation import check_array, check_bool
 
 __all__ = ["rmse", "mse", "product_distance", "product_svd"]
 
@@ -19,12 +20,17 @@ __all__ = ["rmse", "mse", "product_distance", "product_svd"]
 def _paired(pred: np.ndarray, target: np.ndarray | Ratings) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(target, Ratings):
         target = target.values
-    pred = np.asarray(pred, dtype=np.float64)
-    target = np.asarray(target, dtype=np.float64)
+    pred = check_array("pred", pred, nonempty=False, finite=False)
+    target = check_array("target", target, nonempty=False, finite=False)
     if pred.shape != target.shape:
         raise ValueError(f"pred and target must have the same shape, got {pred.shape} and {target.shape}")
     if pred.size == 0:
         raise ValueError("pred and target are empty")
+    for name, arr in (("pred", pred), ("target", target)):
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} must be finite, found {int(np.sum(~np.isfinite(arr)))} "
+                             "NaN or infinite entries (route cold-start NaN predictions "
+                             "elsewhere before scoring)")
     return pred, target
 
 
@@ -81,11 +87,9 @@ def product_distance(
     -------
     float
     """
-    mats = [np.asarray(a, dtype=np.float64) for a in (U1, V1, U2, V2)]
-    for name, a in zip(("U1", "V1", "U2", "V2"), mats):
-        if a.ndim != 2:
-            raise ValueError(f"{name} must be a two-dimensional array, got shape {a.shape}")
-    U1, V1, U2, V2 = mats
+    U1, V1, U2, V2 = (check_array(name, a, ndim=2, nonempty=False)
+                      for name, a in zip(("U1", "V1", "U2", "V2"), (U1, V1, U2, V2)))
+    relative = check_bool("relative", relative)
     if U1.shape[1] != V1.shape[1] or U2.shape[1] != V2.shape[1]:
         raise ValueError(
             f"U and V of a factorization must have the same number of columns, got "
@@ -140,9 +144,10 @@ def product_svd(U: np.ndarray, V: np.ndarray, *, compute_uv: bool = False):
     >>> product_svd(U, np.eye(2)).tolist()
     [2.0, 1.0]
     """
-    U = np.asarray(U, dtype=np.float64)
-    V = np.asarray(V, dtype=np.float64)
-    if U.ndim != 2 or V.ndim != 2 or U.shape[1] != V.shape[1]:
+    U = check_array("U", U, ndim=2)
+    V = check_array("V", V, ndim=2)
+    compute_uv = check_bool("compute_uv", compute_uv)
+    if U.shape[1] != V.shape[1]:
         raise ValueError(
             f"U and V must be 2-d with the same number of columns, got {U.shape} and {V.shape}")
     if not compute_uv:

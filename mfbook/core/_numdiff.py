@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._validation import check_array, check_real
+from ._validation import check_array, check_callable, check_real
 
 __all__ = ["central_differences"]
 
@@ -44,6 +44,7 @@ def central_differences(fun: Callable[[np.ndarray], float | np.ndarray], x: np.n
     >>> np.allclose(g, [2.0, -4.0])
     True
     """
+    check_callable("fun", fun)
     x = check_array("x", x, ndim=1)
     h = check_real("h", h, minimum=0.0, min_open=True)
     rows = []

@@ -38,7 +38,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._ratings import Ratings, SeedLike, as_generator
-from ._validation import check_array
+from ._validation import (_show, check_array, check_bool, check_indices, check_int,
+                          check_option, check_real)
 
 __all__ = ["Factors", "MFObjective"]
 
@@ -139,16 +140,17 @@ class MFObjective:
         dense: bool | None = None,
     ) -> None:
         if not isinstance(ratings, Ratings):
-            raise ValueError(f"ratings must be a mfbook.core.Ratings, got {type(ratings).__name__}")
-        if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
-            raise ValueError(f"rank must be an integer >= 1, got {rank!r}")
-        for name, value in (("reg", reg), ("reg_bias", reg_bias)):
-            if value is not None and not (np.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if reg_weighting not in ("uniform", "count"):
-            raise ValueError(
-                f"reg_weighting must be 'uniform' or 'count', got {reg_weighting!r}"
-            )
+            raise TypeError(f"ratings must be a mfbook.core.Ratings, got {type(ratings).__name__}")
+        rank = check_int("rank", rank, minimum=1)
+        reg = check_real("reg", reg, minimum=0.0)
+        if reg_bias is not None:
+            reg_bias = check_real("reg_bias", reg_bias, minimum=0.0)
+        mean = check_bool("mean", mean)
+        half = check_bool("half", half)
+        biased = check_bool("biased", biased)
+        check_option("reg_weighting", reg_weighting, ("uniform", "count"))
+        if mu is not None:
+            mu = check_real("mu", mu)
         self.ratings = ratings
         self.rank = int(rank)
         self.reg = float(reg)
@@ -182,8 +184,8 @@ class MFObjective:
         # m x n products cost at most DENSE_RATIO times |Omega| k, so the O(|Omega| k)
         # bound still holds, and one BLAS product beats gathering k-vectors entry by entry
         # (about 2x faster for loss_grad on the StreamRec problem, 10% observed).
-        if dense not in (None, True, False):
-            raise ValueError(f"dense must be None, True or False, got {dense!r}")
+        if dense is not None:
+            dense = check_bool("dense", dense)
         if dense is None:
             dense = (DENSE_MIN_ENTRIES <= m * n
                      <= min(DENSE_RATIO * ratings.nnz, DENSE_MAX_ENTRIES))
@@ -241,8 +243,7 @@ class MFObjective:
         The factors are one draw ``rng.normal(0, std, (m + n) k)`` laid out as
         ``[U.ravel(), V.ravel()]``.
         """
-        if not std >= 0:
-            raise ValueError(f"std must be >= 0, got {std!r}")
+        std = check_real("std", std, minimum=0.0)
         m, n = self.shape
         theta = np.zeros(self.dim)
         theta[: (m + n) * self.rank] = as_generator(seed).normal(0.0, std, (m + n) * self.rank)
@@ -252,13 +253,11 @@ class MFObjective:
     def predict(self, theta: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Predictions :math:`\\hat r_{ij}` at the given entries (``theta`` may be batched)."""
         f = self.unpack(theta)
-        rows = np.asarray(rows)
-        cols = np.asarray(cols)
         m, n = self.shape
+        rows, cols = (check_indices(name, np.reshape(idx, -1), size=size).reshape(np.shape(idx))
+                      for name, idx, size in (("rows", rows, m), ("cols", cols, n)))
         if rows.shape != cols.shape:
             raise ValueError(f"rows and cols must have the same shape, got {rows.shape} and {cols.shape}")
-        if rows.size and (rows.min() < 0 or rows.max() >= m or cols.min() < 0 or cols.max() >= n):
-            raise ValueError(f"rows/cols out of range for shape {self.shape}")
         # np.take is several times faster than fancy indexing for this row gather.
         pred = np.einsum("...nk,...nk->...n", np.take(f.U, rows, axis=-2),
                          np.take(f.V, cols, axis=-2))
@@ -473,14 +472,22 @@ class MFObjective:
 
     # ------------------------------------------------------------------ validation
     def check_theta(self, theta: np.ndarray, allow_batch: bool = False,
-                    name: str = "theta") -> np.ndarray:
+                    name: str = "theta", finite: bool = True) -> np.ndarray:
         """``theta`` as a float64 array of shape ``(d,)`` (or ``(B, d)`` with ``allow_batch``).
 
         The one check of a parameter vector that every tool working on this objective calls
         (ALS, the landscape and minima tools, the estimator), so that a wrong vector gets
-        the same message everywhere; ``name`` is the argument name shown.
+        the same message everywhere; ``name`` is the argument name shown.  NaN and
+        infinite entries are refused unless ``finite=False``: a non-finite starting point
+        would otherwise run to a silently meaningless result.
         """
-        theta = np.asarray(theta, dtype=np.float64)
+        try:
+            arr = np.asarray(theta)
+        except (TypeError, ValueError) as exc:   # ragged nested sequences
+            raise TypeError(f"{name} must be an array of real numbers ({exc})") from None
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, got {_show(theta)}")
+        theta = np.asarray(arr, dtype=np.float64)
         ok_ndim = theta.ndim in ((1, 2) if allow_batch else (1,))
         if not ok_ndim or theta.shape[-1] != self.dim:
             expected = f"({self.dim},)" + (f" or (B, {self.dim})" if allow_batch else "")
@@ -489,6 +496,13 @@ class MFObjective:
                 f"n={self.shape[1]}, k={self.rank}{', biased' if self.biased else ''}; "
                 f"got {theta.shape}"
             )
+        if finite and not np.isfinite(theta).all():
+            bad = ~np.isfinite(theta)
+            first = np.argwhere(bad)[0]
+            at = int(first[-1])
+            raise ValueError(
+                f"{name} must be finite, found {int(bad.sum())} NaN or infinite entries "
+                f"(first: {float(theta[tuple(first)])!r} at position {at})")
         return theta
 
     def __repr__(self) -> str:

@@ -32,6 +32,11 @@ __all__ = [
     "check_option",
     "check_array",
     "check_indices",
+    "check_shape",
+    "check_callable",
+    "check_objective",
+    "divergence_reason",
+    "scipy_outcome",
 ]
 
 
@@ -75,6 +80,12 @@ def check_real(name: str, value: Any, *, minimum: float | None = None,
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     low_bad = minimum is not None and (value <= minimum if min_open else value < minimum)
     high_bad = maximum is not None and (value >= maximum if max_open else value > maximum)
+    if (low_bad or high_bad) and maximum is None:
+        op = ">" if min_open else ">="
+        raise ValueError(f"{name} must be a finite number {op} {minimum:g}, got {value!r}")
+    if (low_bad or high_bad) and minimum is None:
+        op = "<" if max_open else "<="
+        raise ValueError(f"{name} must be a finite number {op} {maximum:g}, got {value!r}")
     if low_bad or high_bad:
         lo = "(-inf" if minimum is None else ("(" if min_open else "[") + f"{minimum:g}"
         hi = "inf)" if maximum is None else f"{maximum:g}" + (")" if max_open else "]")
@@ -110,11 +121,13 @@ def check_array(name: str, value: Any, *, ndim: int | tuple[int, ...] | None = N
         arr = np.asarray(value)
     except (TypeError, ValueError) as exc:   # ragged nested sequences
         raise TypeError(f"{name} must be an array of real numbers ({exc})") from None
-    if arr.dtype.kind not in "biuf":
+    if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     arr = np.asarray(arr, dtype=np.float64)
     if ndim is not None and arr.ndim not in ((ndim,) if isinstance(ndim, int) else ndim):
-        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+        words = {1: "one-dimensional", 2: "two-dimensional"}
+        raise ValueError(f"{name} must be {words.get(ndim, f'{ndim}-dimensional')}, "
+                         f"got shape {arr.shape}")
     if shape is not None and (arr.ndim != len(shape) or any(
             want is not None and got != want for got, want in zip(arr.shape, shape))):
         want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
@@ -153,9 +166,80 @@ def check_indices(name: str, value: Any, *, size: int | None = None) -> np.ndarr
     return arr
 
 
+def check_shape(name: str, value: Any, *, ndim: int = 2) -> tuple[int, ...]:
+    """``value`` as a tuple of ``ndim`` positive Python ints (a matrix shape).
+
+    Floats are refused even when whole (``2.7`` would otherwise be truncated to 2), and so
+    are bools.
+    """
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise TypeError(f"{name} must be a tuple of {ndim} positive integers, got {_show(value)}")
+    if len(value) != ndim:
+        raise ValueError(f"{name} must be a tuple of {ndim} positive integers, got {_show(value)}")
+    out = []
+    for s in value:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"{name} must be a tuple of {ndim} positive integers, "
+                            f"got {_show(value)}")
+        if int(s) < 1:
+            raise ValueError(f"{name} must be a tuple of {ndim} positive integers, "
+                             f"got {_show(value)}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def check_callable(name: str, value: Any) -> Any:
+    """``value`` if it is callable, else :class:`TypeError`."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {_show(value)}")
+    return value
+
+
+def check_objective(name: str, value: Any,
+                    methods: Sequence[str] = ("check_theta",)) -> Any:
+    """``value`` if it has the interface of :class:`~mfbook.core.MFObjective` that a tool
+    needs: an integer ``dim`` and the callables ``methods`` (``check_theta`` by default);
+    else :class:`TypeError`.  Any objective with that interface is accepted (the tools of
+    :mod:`mfbook.landscape` also work on :class:`~mfbook.deep.DeepMF`)."""
+    dim = getattr(value, "dim", None)
+    missing = [m for m in methods if not callable(getattr(value, m, None))]
+    if isinstance(value, type) or not isinstance(dim, numbers.Integral) or missing:
+        need = ", ".join(("dim",) + tuple(methods))
+        raise TypeError(f"{name} must be an objective such as mfbook.core.MFObjective "
+                        f"(with {need}), got {_show(value)}")
+    return value
+
+
 # ---------------------------------------------------------------------- divergence
 DIVERGENCE_FACTOR = 1e6
 """A loss above this many times its starting value counts as divergence."""
+
+
+def divergence_reason(loss: float, initial: float | None, *,
+                      factor: float = DIVERGENCE_FACTOR) -> str | None:
+    """The one divergence rule of :mod:`mfbook`, as a function.
+
+    A loss :math:`L_t` counts as divergence when it is not finite, or when
+    :math:`L_t > F\\,L_0` with :math:`F` = ``factor`` and :math:`L_0` = ``initial`` > 0
+    (the loss at the starting point; ``None`` or a non-positive start checks finiteness
+    only).  Returns why, in words, or ``None`` if the loss is fine.  Every training loop
+    of the package (:func:`~mfbook.core.descend`, the estimator's solvers, the
+    mini-batch, NMF and Keras-like loops) applies it through :class:`DivergenceGuard`.
+
+    Examples
+    --------
+    >>> divergence_reason(5.0, 1.0) is None
+    True
+    >>> divergence_reason(float("nan"), 1.0)
+    'the loss became nan'
+    """
+    loss = float(loss)
+    if not np.isfinite(loss):
+        return f"the loss became {loss!r}"
+    if initial is not None and initial > 0 and loss > factor * initial:
+        return (f"the loss grew to {loss:.6g}, more than {factor:g} times its "
+                f"starting value {initial:.6g}")
+    return None
 
 
 class DivergenceError(ValueError):
@@ -209,13 +293,7 @@ class DivergenceGuard:
 
     def reason(self, loss: float) -> str | None:
         """Why ``loss`` counts as divergence, or ``None`` if it does not."""
-        loss = float(loss)
-        if not np.isfinite(loss):
-            return f"the loss became {loss!r}"
-        if self.initial is not None and self.initial > 0 and loss > self.factor * self.initial:
-            return (f"the loss grew to {loss:.6g}, more than {self.factor:g} times its "
-                    f"starting value {self.initial:.6g}")
-        return None
+        return divergence_reason(loss, self.initial, factor=self.factor)
 
     def message(self, reason: str, *, step: int, lr: float | None) -> str:
         """The one wording of a divergence report: optimizer, step, learning rate."""
@@ -228,3 +306,26 @@ class DivergenceGuard:
         why = self.reason(loss)
         if why is not None:
             raise DivergenceError(self.message(why, step=step, lr=lr))
+
+
+def scipy_outcome(res: Any, *, optimizer: str, converged: bool) -> tuple[str, str]:
+    """``(status, message)`` of a finished SciPy optimizer run, never a silent failure.
+
+    A non-finite final loss ``res.fun`` raises :class:`DivergenceError`; ``converged``
+    (the caller's own stopping test, e.g. a gradient norm) gives ``"converged"``; a run
+    that SciPy reports as successful or as stopped by its iteration limit gives
+    ``"completed"``; anything else (line-search failure, ``ABNORMAL``, ...) gives
+    ``"failed"``, with SciPy's message kept.
+    """
+    fun = float(np.asarray(res.fun).ravel()[0]) if np.size(res.fun) else float("nan")
+    text = str(getattr(res, "message", ""))
+    if not np.isfinite(fun):
+        raise DivergenceError(f"{optimizer} diverged: the loss became {fun!r} "
+                              f"(SciPy: {text})")
+    if converged:
+        return "converged", text
+    nit_limit = "ITERATIONS REACHED LIMIT" in text.upper() or "MAXIMUM NUMBER" in text.upper() \
+        or "EVALUATIONS EXCEEDS LIMIT" in text.upper()
+    if bool(getattr(res, "success", False)) or nit_limit:
+        return "completed", text
+    return "failed", f"{optimizer} failed: {text}"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core import Ratings, SeedLike, as_generator
+from ..core import Ratings, SeedLike, as_generator, check_int, check_real
 
 __all__ = ["SyntheticRatings", "streamrec", "rating_matrix", "sales_matrix", "truncation_mse",
            "movielens_like"]
@@ -52,15 +52,18 @@ class SyntheticRatings:
 
 
 def _check_positive_int(name: str, value: int) -> int:
-    if not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    value = check_int(name, value)
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return value
 
 
 def _check_rate(name: str, value: float) -> float:
-    if not (0.0 < float(value) <= 1.0):
-        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
-    return float(value)
+    return check_real(name, value, minimum=0.0, maximum=1.0, min_open=True)
+
+
+def _check_std(name: str, value: float) -> float:
+    return check_real(name, value, minimum=0.0)
 
 
 def streamrec(
@@ -86,8 +89,7 @@ def streamrec(
     n_items = _check_positive_int("n_items", n_items)
     true_rank = _check_positive_int("true_rank", true_rank)
     obs_rate = _check_rate("obs_rate", obs_rate)
-    if noise_std < 0:
-        raise ValueError(f"noise_std must be non-negative, got {noise_std!r}")
+    noise_std = _check_std("noise_std", noise_std)
     rng = as_generator(seed)
     u_true = rng.normal(0.0, 1.0, (n_users, true_rank))
     v_true = rng.normal(0.0, 1.0, (n_items, true_rank))
@@ -125,6 +127,9 @@ def rating_matrix(
     n_items = _check_positive_int("n_items", n_items)
     true_rank = _check_positive_int("true_rank", true_rank)
     obs_rate = _check_rate("obs_rate", obs_rate)
+    noise_std = _check_std("noise_std", noise_std)
+    min_per_row = check_int("min_per_row", min_per_row)
+    min_per_col = check_int("min_per_col", min_per_col)
     if min_per_row > n_items or min_per_col > n_users or min(min_per_row, min_per_col) < 0:
         raise ValueError(
             f"min_per_row must be in 0..{n_items} and min_per_col in 0..{n_users}, "
@@ -180,6 +185,8 @@ def sales_matrix(
     n_stores = _check_positive_int("n_stores", n_stores)
     rank = _check_positive_int("rank", rank)
     obs_rate = _check_rate("obs_rate", obs_rate)
+    weight_decades = check_real("weight_decades", weight_decades, minimum=0.0, maximum=300.0)
+    max_tries = check_int("max_tries", max_tries, minimum=1)
     rng = as_generator(seed)
     weight = 10.0 ** np.linspace(0.0, -weight_decades, rank)
     a_prod = np.exp(rng.standard_normal((n_products, rank))) * weight
@@ -210,7 +217,12 @@ def truncation_mse(data: SyntheticRatings, rank: int) -> float:
     question calls it the "theoretical MSE" of a rank-``rank`` fit; it is a reference point,
     not a lower bound (a fit may trade terms differently).
     """
+    if not isinstance(data, SyntheticRatings):
+        raise TypeError(f"data must be a SyntheticRatings, got {type(data).__name__}")
     rank = _check_positive_int("rank", rank)
+    if data.observed.nnz == data.truth.size:
+        raise ValueError("data: every entry is observed, so there is no unobserved entry "
+                         "to measure the error on")
     if rank > data.row_factors.shape[1]:
         raise ValueError(f"rank must be at most {data.row_factors.shape[1]}, got {rank}")
     err = data.truth - data.row_factors[:, :rank] @ data.col_factors[:, :rank].T
@@ -269,8 +281,8 @@ def movielens_like(
     n_items = _check_positive_int("n_items", n_items)
     n_ratings = _check_positive_int("n_ratings", n_ratings)
     rank = _check_positive_int("rank", rank)
-    if not isinstance(min_per_user, (int, np.integer)) or not 0 <= min_per_user <= n_items:
-        raise ValueError(f"min_per_user must be an integer in 0..{n_items}, got {min_per_user!r}")
+    min_per_user = check_int("min_per_user", min_per_user, minimum=0, maximum=n_items)
+    mu = check_real("mu", mu)
     if not min_per_user * n_users <= n_ratings <= n_users * n_items:
         raise ValueError(
             f"n_ratings must be between min_per_user * n_users = {min_per_user * n_users} "
@@ -280,8 +292,7 @@ def movielens_like(
                         ("signal_std", signal_std), ("noise_std", noise_std),
                         ("user_activity_sigma", user_activity_sigma),
                         ("item_popularity_sigma", item_popularity_sigma)):
-        if not (np.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        _check_std(name, value)
     rng = as_generator(seed)
     # Ratings per user: a floor plus a log-normal share of the rest, rounded exactly.
     weight = np.exp(user_activity_sigma * rng.standard_normal(n_users))

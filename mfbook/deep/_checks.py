@@ -6,10 +6,11 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from ..core import GradientDescent, OptimResult, SeedLike, descend
+from ..core import (DIVERGENCE_FACTOR, GradientDescent, OptimResult, SeedLike, check_int,
+                    check_real, descend)
 from ..landscape import (HessianExtremes, classify_critical_point, hessian_extremes,
                          orthonormal_span)
-from ._model import DeepMF
+from ._model import DeepMF, check_model
 from ._critical import DeepCriticalPoint
 
 __all__ = ["HessianCheck", "hessian_check", "normal_curvature", "nearest_critical_point",
@@ -48,6 +49,8 @@ def hessian_check(model: DeepMF, theta: np.ndarray, *, rtol: float = 1e-7) -> He
     :math:`N^\\top \\nabla^2F\\,N` with :math:`N` an orthonormal basis of the complement of
     the tangents.
     """
+    model = check_model(model)
+    rtol = check_real("rtol", rtol, minimum=0.0)
     H = model.hessian(theta)
     ev = np.linalg.eigvalsh(H)
     tol = rtol * max(1.0, float(np.max(np.abs(ev))))
@@ -79,6 +82,7 @@ def normal_curvature(model: DeepMF, theta: np.ndarray, *, k: int = 1, tol: float
     :math:`\\sigma` (the largest eigenvalue of :math:`\\nabla^2F`, found first), so that
     :func:`mfbook.landscape.hessian_extremes` returns the smallest **normal** eigenvalues.
     """
+    model = check_model(model)
     theta = model.check_theta(theta)
     Q = _orbit_basis(model, theta)
     top = hessian_extremes(lambda v: model.hvp(theta, v), model.dim, k=1, tol=tol, seed=seed)
@@ -97,6 +101,7 @@ def nearest_critical_point(model: DeepMF, theta: np.ndarray,
                            points: Sequence[DeepCriticalPoint]) -> tuple[int, float]:
     """Index of the critical point whose product is closest to that of ``theta``, and the
     distance :math:`\\lVert P(\\theta) - P_c\\rVert_F` (products are symmetry-invariant)."""
+    model = check_model(model)
     if not points:
         raise ValueError("points must not be empty")
     P = model.product(model.check_theta(theta))
@@ -119,31 +124,45 @@ class BatchedRuns(NamedTuple):
 
 def batched_gradient_descent(model: DeepMF, starts: np.ndarray, lr: float, n_steps: int, *,
                              gtol: float | None = None,
-                             diverge_above: float = 1e12) -> BatchedRuns:
+                             diverge_above: float | None = None) -> BatchedRuns:
     """Gradient descent from every row of ``starts`` at once, with :func:`mfbook.core.descend`.
 
     The runs are stacked into one vector :math:`x = (\\theta^{(1)}, \\dots, \\theta^{(B)})`
     and :math:`\\sum_b F(\\theta^{(b)})` is minimized.  Its gradient is the stack of the
     individual gradients, so one step of gradient descent on the sum is one step of every
-    run: the runs are independent, the arithmetic is shared.  A run whose loss exceeds
-    ``diverge_above`` (or is not finite) is declared diverged and frozen: its gradient is
-    set to zero from then on, so it cannot stop the others.  ``gtol`` applies to the norm
+    run: the runs are independent, the arithmetic is shared.  A run diverges by the rule of
+    :func:`mfbook.core.divergence_reason` (its loss is not finite or exceeds
+    :data:`~mfbook.core.DIVERGENCE_FACTOR` times its own starting loss; or, if
+    ``diverge_above`` is given, exceeds that absolute level): it is then declared diverged
+    and frozen, its gradient set to zero from then on, so it cannot stop the others.  ``gtol`` applies to the norm
     of the stacked gradient (so every run has :math:`\\lVert\\nabla F\\rVert \\le` ``gtol``
     when it stops).
     """
-    starts = np.asarray(starts, dtype=np.float64)
+    model = check_model(model)
+    starts = model.check_theta(starts, allow_batch=True, name="starts")
     if starts.ndim != 2 or starts.shape[1] != model.dim or starts.shape[0] == 0:
         raise ValueError(
             f"starts must have shape (B, {model.dim}) with B >= 1, got {starts.shape}")
-    if not (diverge_above > 0):
-        raise ValueError(f"diverge_above must be > 0, got {diverge_above!r}")
+    lr = check_real("lr", lr, minimum=0.0, min_open=True)
+    n_steps = check_int("n_steps", n_steps, minimum=0)
+    if diverge_above is not None:
+        diverge_above = check_real("diverge_above", diverge_above, minimum=0.0, min_open=True)
     shape = starts.shape
     dead = np.zeros(shape[0], dtype=bool)
+    limit = np.full(shape[0], np.inf)
+    if diverge_above is None:
+        initial = model.loss(starts)
+        limit = np.where(initial > 0, DIVERGENCE_FACTOR * initial, np.inf)
+    else:
+        limit[:] = diverge_above
 
     def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
+        X = x.reshape(shape)
+        dead[:] |= ~np.isfinite(X).all(axis=1)
+        X = np.where(dead[:, None], 0.0, X)      # frozen runs are not evaluated
         with np.errstate(over="ignore", invalid="ignore"):
-            values, grads = model.loss_grad(x.reshape(shape))
-        dead[:] |= ~np.isfinite(values) | (values > diverge_above)
+            values, grads = model.loss_grad(X)
+        dead[:] |= ~np.isfinite(values) | (values > limit)
         grads[dead] = 0.0
         return float(np.sum(values[~dead])), grads.ravel()
 

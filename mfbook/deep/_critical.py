@@ -8,8 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core import SeedLike, as_generator
-from ._model import DeepMF
+from ..core import SeedLike, as_generator, check_int
+from ._model import DeepMF, check_model
 from ._reduced import ScalarRoot, reduced_roots, thresholds, reduced_loss
 
 __all__ = ["DEEP_KINDS", "HESSIAN_KIND", "DeepCriticalPoint", "classify", "critical_point",
@@ -82,8 +82,16 @@ def _positive_indices(model: DeepMF, check_distinct: bool = True) -> np.ndarray:
 
 def _validate_selection(model: DeepMF, active: Sequence[int], branches: Sequence[str]
                         ) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    try:
+        active = tuple(active)
+        branches = tuple(branches)
+    except TypeError:
+        raise TypeError(f"active and branches must be sequences, got {active!r} and "
+                        f"{branches!r}") from None
+    if any(isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer))
+           for i in active):
+        raise TypeError(f"active must hold integer indices, got {active!r}")
     active = tuple(int(i) for i in active)
-    branches = tuple(branches)
     q = len(model.singular_values)
     if len(active) != len(branches):
         raise ValueError(f"active and branches must have the same length, got {len(active)} "
@@ -127,6 +135,7 @@ def _topk_losses(model: DeepMF) -> np.ndarray:
 def global_minimum(model: DeepMF) -> float:
     """The global minimum value of :math:`F`: the best of the local minima, which activate
     the top :math:`k` pairs on their upper roots for some :math:`k` (see :func:`classify`)."""
+    model = check_model(model)
     model.require_positive_reg()
     return float(np.min(_topk_losses(model)))
 
@@ -158,6 +167,7 @@ def classify(model: DeepMF, active: Sequence[int], branches: Sequence[str]) -> t
     -------
     (kind, reason) : tuple of str
     """
+    model = check_model(model)
     model.require_positive_reg()
     active, branches = _validate_selection(model, active, branches)
     y = model.singular_values
@@ -225,6 +235,7 @@ def scaling_direction(model: DeepMF, point: DeepCriticalPoint, k: int) -> np.nda
     exactly (:func:`reduced_loss` of that pair), so its curvature is
     :math:`\\varphi''(s_k)` and, at a double root, the loss changes at third order.
     """
+    model = check_model(model)
     if not 0 <= k < point.rank:
         raise ValueError(f"k must index an active pair, 0..{point.rank - 1}, got {k!r}")
     e = np.zeros(point.rank)
@@ -242,6 +253,7 @@ def rotate_pair(model: DeepMF, point: DeepCriticalPoint, k: int, j: int,
     norms of the layers do not change and
     :math:`F = F(\\theta) - 2p_i(y_j - y_i)\\sin^2 t` exactly.
     """
+    model = check_model(model)
     if not 0 <= k < point.rank:
         raise ValueError(f"k must index an active pair, 0..{point.rank - 1}, got {k!r}")
     if j in point.active or not 0 <= j < len(model.singular_values):
@@ -267,6 +279,7 @@ def pair_direction(model: DeepMF, i: int, hidden_unit: int = 0) -> np.ndarray:
     *different* hidden units the plane :math:`a\\,d_i + b\\,d_j` is separable,
     :math:`F = \\varphi_i(a) + \\varphi_j(b) + \\sum_{k \\ne i, j} y_k^2`.
     """
+    model = check_model(model)
     if not 0 <= i < len(model.singular_values):
         raise ValueError(
             f"i must index a singular value, 0..{len(model.singular_values) - 1}, got {i!r}")
@@ -296,6 +309,7 @@ def critical_point(model: DeepMF, active: Sequence[int], branches: Sequence[str]
     :math:`2\\sqrt{\\Lambda/\\lambda_l}\\,Q_l\\,\\mathrm{diag}\\big(s^{L-1}(s^L - y) +
     \\Lambda s\\big)\\,Q_{l-1}^\\top = 0`.
     """
+    model = check_model(model)
     model.require_positive_reg()
     active, branches = _validate_selection(model, active, branches)
     roots = [_root_for(model, i, b) for i, b in zip(active, branches)]
@@ -311,6 +325,7 @@ def count_critical_points(model: DeepMF) -> int:
     """Number of critical orbits: :math:`\\sum_{k=0}^{\\min_l d_l} e_k(t_1, t_2, \\dots)`,
     with :math:`t_i` the number of positive roots for :math:`y_i` and :math:`e_k` the
     elementary symmetric polynomials (choose :math:`k` active pairs, one root each)."""
+    model = check_model(model)
     model.require_positive_reg()
     pos = _positive_indices(model)
     t = [len(reduced_roots(float(model.singular_values[i]), model.reg_geometric, model.depth))
@@ -335,6 +350,8 @@ def enumerate_critical_points(model: DeepMF, *, max_count: int = 20000) -> list[
     ValueError
         If there are more than ``max_count`` of them.
     """
+    model = check_model(model)
+    max_count = check_int("max_count", max_count, minimum=1)
     n_total = count_critical_points(model)
     if n_total > max_count:
         raise ValueError(f"{n_total} critical orbits exceed max_count={max_count}")

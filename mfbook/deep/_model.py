@@ -7,9 +7,16 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core import SeedLike, as_generator
+from ..core import SeedLike, as_generator, check_array, check_real
 
 __all__ = ["DeepMF"]
+
+
+def check_model(model: object, name: str = "model") -> "DeepMF":
+    """``model`` if it is a :class:`DeepMF`, else :class:`TypeError` naming ``name``."""
+    if not isinstance(model, DeepMF):
+        raise TypeError(f"{name} must be a mfbook.deep.DeepMF, got {type(model).__name__}")
+    return model
 
 
 class DeepMF:
@@ -47,12 +54,16 @@ class DeepMF:
     """
 
     def __init__(self, Y: np.ndarray, hidden: Sequence[int], reg: float | Sequence[float]) -> None:
-        Y = np.asarray(Y, dtype=np.float64)
+        Y = check_array("Y", Y, finite=False, nonempty=False)
         if Y.ndim != 2 or Y.size == 0 or not np.all(np.isfinite(Y)):
             raise ValueError(f"Y must be a non-empty finite 2-d array, got shape {Y.shape}")
         if isinstance(hidden, (int, np.integer)):
             raise ValueError(f"hidden must be a sequence of widths such as [3, 3], got {hidden!r}")
-        hidden = tuple(hidden)
+        try:
+            hidden = tuple(hidden)
+        except TypeError:
+            raise TypeError(f"hidden must be a sequence of widths such as [3, 3], "
+                            f"got {hidden!r}") from None
         if len(hidden) == 0 or any(isinstance(d, bool) or not isinstance(d, (int, np.integer))
                                    or d < 1 for d in hidden):
             raise ValueError(
@@ -63,8 +74,7 @@ class DeepMF:
         self.shape = (m, n)
         self.depth = len(hidden) + 1
         self.dims = (n, *(int(d) for d in hidden), m)
-        reg_arr = np.broadcast_to(np.asarray(reg, dtype=np.float64), ()) if np.ndim(reg) == 0 \
-            else np.asarray(reg, dtype=np.float64)
+        reg_arr = check_array("reg", reg, finite=False, nonempty=False)
         if reg_arr.ndim == 0:
             reg_arr = np.full(self.depth, float(reg_arr))
         if (reg_arr.shape != (self.depth,) or not np.all(np.isfinite(reg_arr))
@@ -117,8 +127,7 @@ class DeepMF:
 
     def random_params(self, std: float = 0.1, seed: SeedLike = None) -> np.ndarray:
         """Every entry :math:`\\sim \\mathcal N(0, \\text{std}^2)`, one draw of length ``dim``."""
-        if not (np.isfinite(std) and std >= 0):
-            raise ValueError(f"std must be a finite number >= 0, got {std!r}")
+        std = check_real("std", std, minimum=0.0)
         return as_generator(seed).normal(0.0, std, self.dim)
 
     # ------------------------------------------------------------------ evaluation
@@ -199,7 +208,7 @@ class DeepMF:
         :math:`\\dot P = \\dot A_L`: :math:`O(L)` matrix products per direction.
         """
         theta = self.check_theta(theta)
-        direction = np.asarray(direction, dtype=np.float64)
+        direction = self.check_theta(direction, allow_batch=True, name="direction")
         if direction.ndim not in (1, 2) or direction.shape[-1] != self.dim:
             raise ValueError(
                 f"direction must have shape ({self.dim},) or (B, {self.dim}), "
@@ -307,12 +316,23 @@ class DeepMF:
         return int(np.sum(s > tol * s[0]))
 
     # ------------------------------------------------------------------ validation
-    def check_theta(self, theta: np.ndarray, allow_batch: bool = False) -> np.ndarray:
-        theta = np.asarray(theta, dtype=np.float64)
+    def check_theta(self, theta: np.ndarray, allow_batch: bool = False, name: str = "theta",
+                    finite: bool = True) -> np.ndarray:
+        """``theta`` as float64 of shape ``(d,)`` (or ``(B, d)``), finite unless told not."""
+        try:
+            arr = np.asarray(theta)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be an array of real numbers ({exc})") from None
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+        theta = arr.astype(np.float64, copy=False)
         if theta.ndim not in ((1, 2) if allow_batch else (1,)) or theta.shape[-1] != self.dim:
             expected = f"({self.dim},)" + (f" or (B, {self.dim})" if allow_batch else "")
-            raise ValueError(f"theta must have shape {expected} for dims {self.dims}, "
+            raise ValueError(f"{name} must have shape {expected} for dims {self.dims}, "
                              f"got {theta.shape}")
+        if finite and not np.isfinite(theta).all():
+            raise ValueError(f"{name} must be finite, found {int(np.sum(~np.isfinite(theta)))} "
+                             "NaN or infinite entries")
         return theta
 
     def require_positive_reg(self) -> None:

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core import SeedLike, as_generator
+from ..core import SeedLike, as_generator, check_array, check_real, check_shape
 from ._reduced import _check_depth
 
 __all__ = ["soft_threshold_singular_values", "depth_penalty", "target_with_singular_values"]
@@ -16,11 +16,10 @@ def soft_threshold_singular_values(Y: np.ndarray, tau: float) -> np.ndarray:
     """:math:`\\sum_i (y_i - \\tau)_+\\,\\mathbf u_i\\mathbf v_i^\\top`, the minimizer of the convex
     problem :math:`\\lVert P - Y\\rVert_F^2 + 2\\tau\\lVert P\\rVert_*` (nuclear norm
     :math:`\\lVert P\\rVert_* = \\sum_i \\sigma_i(P)`)."""
-    Y = np.asarray(Y, dtype=np.float64)
+    Y = check_array("Y", Y, nonempty=False)
     if Y.ndim != 2 or Y.size == 0:
         raise ValueError(f"Y must be a non-empty 2-d array, got shape {Y.shape}")
-    if not (np.isfinite(tau) and tau >= 0):
-        raise ValueError(f"tau must be a finite number >= 0, got {tau!r}")
+    tau = check_real("tau", tau, minimum=0.0)
     U, y, Vt = np.linalg.svd(Y, full_matrices=False)
     return (U * np.maximum(y - tau, 0.0)) @ Vt
 
@@ -34,11 +33,10 @@ def depth_penalty(P: np.ndarray, lam: float, depth: int) -> float:
     :math:`L \\ge 3` a power of the Schatten-:math:`2/L` quasi-norm, which is not convex.
     """
     L = _check_depth(depth)
-    P = np.asarray(P, dtype=np.float64)
+    P = check_array("P", P, nonempty=False)
     if P.ndim != 2 or P.size == 0:
         raise ValueError(f"P must be a non-empty 2-d array, got shape {P.shape}")
-    if not (np.isfinite(lam) and lam >= 0):
-        raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
+    lam = check_real("lam", lam, minimum=0.0)
     sig = np.linalg.svd(P, compute_uv=False)
     return float(L * lam * np.sum(sig ** (2.0 / L)))
 
@@ -54,7 +52,8 @@ def target_with_singular_values(values: Sequence[float], shape: tuple[int, int],
     :math:`W_L \\mapsto U_0^\\top W_L` with orthogonal :math:`U_0, V_0` is an isometry of
     parameter space), so this loses no generality.
     """
-    y = np.asarray(values, dtype=np.float64)
+    y = check_array("values", values, ndim=1, nonempty=False, finite=False)
+    shape = check_shape("shape", shape)
     if y.ndim != 1 or y.size == 0 or not np.all(np.isfinite(y)) or np.any(y < 0):
         raise ValueError(
             f"values must be a non-empty 1-d sequence of numbers >= 0, got {values!r}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+
+from ..core import check_array, check_int, check_real
 from scipy.optimize import brentq
 
 
@@ -13,15 +15,24 @@ __all__ = ["reduced_loss", "reduced_derivative", "reduced_second_derivative", "S
 
 
 def _check_depth(depth: int) -> int:
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 2:
+    depth = check_int("depth", depth)
+    if depth < 2:
         raise ValueError(f"depth must be an integer >= 2, got {depth!r}")
-    return int(depth)
+    return depth
 
 
 def _check_positive(name: str, value: float) -> float:
-    if not (np.isfinite(value) and value > 0):
+    value = check_real(name, value)
+    if not value > 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    return value
+
+
+def _check_scalar_args(s: np.ndarray, y: float, lam: float) -> tuple[np.ndarray, float, float]:
+    s = check_array("s", s, nonempty=False)
+    y = check_real("y", y)
+    lam = check_real("lam", lam, minimum=0.0)
+    return s, y, lam
 
 
 
@@ -35,21 +46,21 @@ def reduced_loss(s: np.ndarray, y: float, lam: float, depth: int) -> np.ndarray:
     any array (negative values give :math:`(s^L - y)^2` with the sign of :math:`s^L`).
     """
     L = _check_depth(depth)
-    s = np.asarray(s, dtype=np.float64)
+    s, y, lam = _check_scalar_args(s, y, lam)
     return (s**L - y) ** 2 + L * lam * s**2
 
 
 def reduced_derivative(s: np.ndarray, y: float, lam: float, depth: int) -> np.ndarray:
     """:math:`\\varphi'(s) = 2Ls\\,\\big(s^{L-2}(s^L - y) + \\lambda\\big)`."""
     L = _check_depth(depth)
-    s = np.asarray(s, dtype=np.float64)
+    s, y, lam = _check_scalar_args(s, y, lam)
     return 2 * L * s * (s ** (L - 2) * (s**L - y) + lam)
 
 
 def reduced_second_derivative(s: np.ndarray, y: float, lam: float, depth: int) -> np.ndarray:
     """:math:`\\varphi''(s) = 2L\\big((2L-1)s^{2L-2} - (L-1)y\\,s^{L-2} + \\lambda\\big)`."""
     L = _check_depth(depth)
-    s = np.asarray(s, dtype=np.float64)
+    s, y, lam = _check_scalar_args(s, y, lam)
     return 2 * L * ((2 * L - 1) * s ** (2 * L - 2) - (L - 1) * y * s ** (L - 2) + lam)
 
 
@@ -115,8 +126,10 @@ def reduced_roots(y: float, lam: float, depth: int, *, rtol: float = 1e-10) -> l
     """
     L = _check_depth(depth)
     lam = _check_positive("lam", lam)
-    if not (np.isfinite(y) and y >= 0):
+    y = check_real("y", y)
+    if not y >= 0:
         raise ValueError(f"y must be a finite number >= 0 (a singular value), got {y!r}")
+    rtol = check_real("rtol", rtol, minimum=0.0, min_open=True)
     if L == 2:
         if y - lam > rtol * lam:
             s = float(np.sqrt(y - lam))

@@ -18,7 +18,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from scipy.optimize import least_squares
 
-from ..core import MFObjective
+from ..core import MFObjective, check_array, check_callable, check_int, check_real
 from ._curvature import classify_critical_point
 
 __all__ = ["CriticalPoint", "CriticalPointSearch", "find_critical_points",
@@ -134,16 +134,21 @@ def find_critical_points(
         Families sorted by loss, each with its representative, Hessian eigenvalues, kind and
         members, and the family label of every start.
     """
-    starts = np.asarray(starts, dtype=np.float64)
+    check_callable("fun", fun)
+    check_callable("hessian", hessian)
+    for name, g in (("invariant", invariant), ("canonicalize", canonicalize)):
+        if g is not None:
+            check_callable(name, g)
+    starts = check_array("starts", starts, finite=False, nonempty=False)
     if starts.ndim != 2 or starts.shape[0] == 0 or starts.shape[1] == 0:
         raise ValueError(f"starts must have shape (S, d) with S, d >= 1, got {starts.shape}")
     if not np.all(np.isfinite(starts)):
         raise ValueError("starts must be finite")
     for name, value in (("gtol", gtol), ("dedup_tol", dedup_tol), ("eig_tol", eig_tol)):
-        if not (np.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    if isinstance(max_nfev, bool) or not isinstance(max_nfev, (int, np.integer)) or max_nfev < 1:
-        raise ValueError(f"max_nfev must be a positive integer, got {max_nfev!r}")
+        check_real(name, value, minimum=0.0, min_open=True)
+    max_nfev = check_int("max_nfev", max_nfev, minimum=1)
+    if not callable(symmetry_dim):
+        symmetry_dim = check_int("symmetry_dim", symmetry_dim, minimum=0)
     d = starts.shape[1]
     inv = invariant if invariant is not None else (lambda x: x)
 

@@ -13,7 +13,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
-from ..core import SeedLike, as_generator
+from ..core import SeedLike, as_generator, check_array, check_callable, check_int, check_real
 
 __all__ = ["HessianExtremes", "hessian_extremes", "CRITICAL_POINT_KINDS",
            "classify_critical_point"]
@@ -66,8 +66,12 @@ def hessian_extremes(
         If ``dim`` or ``k`` is not valid, or Lanczos did not converge (the message says which
         end).
     """
-    if dim < 2:
-        raise ValueError(f"dim must be >= 2, got {dim}")
+    check_callable("hvp", hvp)
+    dim = check_int("dim", dim, minimum=2)
+    k = check_int("k", k, minimum=1)
+    tol = check_real("tol", tol, minimum=0.0)
+    if maxiter is not None:
+        maxiter = check_int("maxiter", maxiter, minimum=1)
     if not 1 <= k < dim - 1:
         raise ValueError(f"k must satisfy 1 <= k < dim - 1 = {dim - 1}, got {k}")
     counter = [0]
@@ -122,11 +126,11 @@ def classify_critical_point(
         * ``"degenerate"``: otherwise -- zero curvature beyond the symmetry, so second
           order cannot decide (a non-strict saddle, a degenerate minimum, ...).
     """
-    ev = np.asarray(eigenvalues, dtype=np.float64).ravel()
+    ev = check_array("eigenvalues", eigenvalues, nonempty=False, finite=False).ravel()
     if ev.size == 0 or not np.all(np.isfinite(ev)):
         raise ValueError("eigenvalues must be a non-empty array of finite numbers")
-    if not tol >= 0:
-        raise ValueError(f"tol must be >= 0, got {tol!r}")
+    tol = check_real("tol", tol, minimum=0.0)
+    symmetry_dim = check_int("symmetry_dim", symmetry_dim, minimum=0)
     if not 0 <= symmetry_dim <= ev.size:
         raise ValueError(f"symmetry_dim must be in 0..{ev.size}, got {symmetry_dim!r}")
     n_neg = int(np.sum(ev < -tol))

@@ -137,7 +137,7 @@ def minibatch_descend(
         the start), ``n_steps`` the number of updates, ``snapshot_steps`` in epochs.
     """
     f = _check_objective(objective)
-    x = f.check_theta(x0).copy()
+    x = f.check_theta(x0, name="x0").copy()
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be a mfbook.core.Optimizer, "
                         f"got {type(optimizer).__name__}")
@@ -164,6 +164,8 @@ def minibatch_descend(
             for batch in np.array_split(rng.permutation(N), n_batches):
                 optimizer.step(x, minibatch_gradient(f, x, batch))
                 n_updates += 1
+                if not np.isfinite(x).all():    # overflowed within the epoch
+                    break
             loss, grad = f.loss_grad(x) if np.all(np.isfinite(x)) else (np.inf, x)
             why = guard.reason(loss)
             if why is not None:

@@ -30,7 +30,9 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-from ..core import MFObjective, OptimResult, SeedLike, product_distance
+from ..core import (DivergenceError, MFObjective, OptimResult, SeedLike, check_array, check_int,
+                    check_real, product_distance,
+                    scipy_outcome)
 from ._curvature import HessianExtremes, hessian_extremes
 from ._symmetry import orthonormal_span, symmetry_tangents
 
@@ -44,7 +46,7 @@ __all__ = [
 
 def _check_objective(objective: object) -> MFObjective:
     if not isinstance(objective, MFObjective):
-        raise ValueError(f"objective must be an MFObjective, got {type(objective).__name__}")
+        raise TypeError(f"objective must be an MFObjective, got {type(objective).__name__}")
     return objective
 
 
@@ -68,34 +70,54 @@ def polish(
     -------
     OptimResult
         ``losses`` and ``grad_norms`` (Euclidean) per iteration, ``status`` ``"converged"``
-        if ``gtol`` was met, else ``"completed"``; ``message`` is SciPy's.
+        if ``gtol`` was met, ``"completed"`` if SciPy stopped normally (e.g. at
+        ``maxiter``), ``"failed"`` otherwise (line-search failure); ``message`` is SciPy's.
+
+    Raises
+    ------
+    DivergenceError
+        If the loss at ``theta0`` or at the end is not finite.
     """
     objective = _check_objective(objective)
     theta0 = objective.check_theta(theta0)
-    if not (np.isfinite(gtol) and gtol > 0):
-        raise ValueError(f"gtol must be a finite number > 0, got {gtol!r}")
-    if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 1:
-        raise ValueError(f"maxiter must be a positive integer, got {maxiter!r}")
+    gtol = check_real("gtol", gtol, minimum=0.0, min_open=True)
+    maxiter = check_int("maxiter", maxiter, minimum=1)
+    memory = check_int("memory", memory, minimum=1)
     loss0, g0 = objective.loss_grad(theta0)
+    if not (np.isfinite(loss0) and np.all(np.isfinite(g0))):
+        raise DivergenceError(f"L-BFGS: the loss or gradient at theta0 is not finite ({loss0!r})")
     losses, gnorms = [loss0], [float(np.linalg.norm(g0))]
 
     def record(intermediate_result) -> None:
         losses.append(float(intermediate_result.fun))
         gnorms.append(float(np.linalg.norm(objective.grad(intermediate_result.x))))
 
+    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        # A line-search trial step may overflow; report it as an infinite loss (SciPy then
+        # backtracks) instead of letting the finiteness check of the objective raise.
+        if not np.all(np.isfinite(theta)):
+            return np.inf, np.zeros_like(theta)
+        return objective.loss_grad(theta)
+
     start = time.perf_counter()
-    res = minimize(objective.loss_grad, theta0, jac=True, method="L-BFGS-B",
-                          callback=record,
+    with np.errstate(over="ignore", invalid="ignore"):
+        res = minimize(fun, theta0, jac=True, method="L-BFGS-B", callback=record,
                           options={"maxiter": int(maxiter), "maxfun": 2 * int(maxiter),
                                    "gtol": float(gtol), "ftol": 0.0, "maxcor": int(memory)})
     wall = time.perf_counter() - start
-    loss, grad = objective.loss_grad(res.x)
-    converged = float(np.max(np.abs(grad))) <= gtol
+    if np.all(np.isfinite(res.x)):
+        loss, grad = objective.loss_grad(res.x)
+    else:
+        loss, grad = np.inf, np.full(objective.dim, np.inf)
+    res.fun = loss
+    converged = bool(np.isfinite(loss)) and float(np.max(np.abs(grad))) <= gtol
+    status, message = scipy_outcome(res, optimizer=f"L-BFGS(memory={memory})",
+                                    converged=converged)
     return OptimResult(
         x=res.x, fun=float(loss), losses=np.array(losses), grad_norms=np.array(gnorms),
         snapshots=np.empty((0, objective.dim)), snapshot_steps=np.empty(0, dtype=int),
         n_steps=int(res.nit), wall_time=wall,
-        status="converged" if converged else "completed", message=str(res.message),
+        status=status, message=message,
         optimizer=f"L-BFGS(memory={memory})")
 
 
@@ -113,6 +135,7 @@ def symmetry_basis(objective: MFObjective, theta: np.ndarray, tol: float = 1e-8)
         ``q`` is the orbit dimension (0 without a symmetry).
     """
     objective = _check_objective(objective)
+    tol = check_real("tol", tol, minimum=0.0)
     return orthonormal_span(symmetry_tangents(objective, theta), tol)
 
 
@@ -142,6 +165,8 @@ def hessian_extremes_modulo_symmetry(
     """
     objective = _check_objective(objective)
     theta = objective.check_theta(theta)
+    k = check_int("k", k, minimum=1)
+    tol = check_real("tol", tol, minimum=0.0)
     Q = symmetry_basis(objective, theta)
     d = objective.dim
     if not 1 <= k < d - Q.shape[1] - 1:
@@ -179,11 +204,10 @@ def group_by_product(
     ndarray of int, shape (B,)
     """
     objective = _check_objective(objective)
-    thetas = np.atleast_2d(np.asarray(thetas, dtype=np.float64))
+    thetas = np.atleast_2d(check_array("thetas", thetas, nonempty=False))
     if thetas.ndim != 2 or thetas.shape[1] != objective.dim:
         raise ValueError(f"thetas must have shape (B, {objective.dim}), got {thetas.shape}")
-    if not (np.isfinite(rtol) and rtol > 0):
-        raise ValueError(f"rtol must be a finite number > 0, got {rtol!r}")
+    rtol = check_real("rtol", rtol, minimum=0.0, min_open=True)
     def norm(U: np.ndarray, V: np.ndarray) -> float:   # ||U V^T||_F
         return product_distance(U, V, U[:, :0], V[:, :0], relative=False)
 

@@ -70,8 +70,11 @@ def sharpness(objective: MFObjective, theta: np.ndarray, *, tol: float = 1e-8,
     >>> round(sharpness(f, np.zeros(4)), 6)      # 2 sigma_1 at the origin
     8.0
     """
-    return float(sharpness_along(objective, np.asarray(theta)[None, :], tol=tol,
-                                 seed=seed).values[0])
+    if not isinstance(objective, MFObjective):
+        raise TypeError(f"objective must be a mfbook.core.MFObjective, "
+                        f"got {type(objective).__name__}")
+    theta = objective.check_theta(theta)
+    return float(sharpness_along(objective, theta[None, :], tol=tol, seed=seed).values[0])
 
 
 def sharpness_along(objective: MFObjective, snapshots: np.ndarray, *, tol: float = 1e-6,

@@ -15,7 +15,8 @@ from typing import Callable, Literal
 
 import numpy as np
 
-from ..core import MFObjective, SeedLike, as_generator
+from ..core import (MFObjective, SeedLike, as_generator, check_array, check_callable, check_int,
+                    check_objective, check_option)
 
 __all__ = ["evaluate_plane", "random_direction", "Restriction", "restrict_to_coordinates"]
 
@@ -50,18 +51,19 @@ def evaluate_plane(
         ``Z[j, i] = loss(center + alphas[i] d1 + betas[j] d2)``: the ``meshgrid``
         convention, so ``plt.contour(alphas, betas, Z)`` draws it the right way round.
     """
-    center, d1, d2 = (np.asarray(a, dtype=np.float64) for a in (center, d1, d2))
+    check_callable("loss", loss)
+    center, d1, d2 = (check_array(name, a, ndim=1) for name, a in
+                      (("center", center), ("d1", d1), ("d2", d2)))
     if center.ndim != 1 or d1.shape != center.shape or d2.shape != center.shape:
         raise ValueError(
             f"center, d1 and d2 must be 1-d of the same length, got {center.shape}, "
             f"{d1.shape} and {d2.shape}"
         )
-    alphas = np.asarray(alphas, dtype=np.float64).ravel()
-    betas = np.asarray(betas, dtype=np.float64).ravel()
+    alphas = check_array("alphas", alphas, ndim=1, nonempty=False)
+    betas = check_array("betas", betas, ndim=1, nonempty=False)
     if alphas.size == 0 or betas.size == 0:
         raise ValueError("alphas and betas must not be empty")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     aa, bb = np.meshgrid(alphas, betas)
     coef = np.column_stack([aa.ravel(), bb.ravel()])
     out = np.empty(len(coef))
@@ -99,7 +101,9 @@ def random_direction(
 
     Rows of ``theta`` that are zero get a zero direction under ``"rows"``.
     """
+    objective = check_objective("objective", objective)
     theta = objective.check_theta(theta)
+    check_option("normalize", normalize, ("rows", "global", "none"))
     g = as_generator(seed).standard_normal(objective.dim)
     if normalize == "none":
         return g
@@ -207,13 +211,18 @@ def restrict_to_coordinates(objective: MFObjective, base: np.ndarray,
     >>> float(s.loss(np.zeros(2)))   # 3^2 + 1^2 + 1^2 + (3 - 1)^2
     15.0
     """
-    base = np.array(base, dtype=np.float64)
+    objective = check_objective("objective", objective, ("loss", "loss_grad"))
+    base = check_array("base", base, ndim=1).copy()
     dim = getattr(objective, "dim", None)
     if base.ndim != 1 or (dim is not None and base.size != dim):
         raise ValueError(f"base must have shape ({dim},), got {base.shape}")
-    idx = np.asarray(free)
+    try:
+        idx = np.asarray(free)
+    except (TypeError, ValueError):
+        idx = np.asarray([object()])
     if idx.ndim != 1 or idx.size == 0 or idx.dtype.kind not in "iu":
-        raise ValueError(f"free must be a non-empty 1-d sequence of integers, got {free!r}")
+        kind = TypeError if idx.size and idx.dtype.kind not in "iu" else ValueError
+        raise kind(f"free must be a non-empty 1-d sequence of integers, got {free!r}")
     if idx.min() < 0 or idx.max() >= base.size or len(np.unique(idx)) != idx.size:
         raise ValueError(f"free must hold distinct indices in 0..{base.size - 1}, got {free!r}")
     return Restriction(objective, base, idx.astype(np.int64))

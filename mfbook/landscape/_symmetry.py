@@ -13,9 +13,16 @@ import itertools
 
 import numpy as np
 
-from ..core import MFObjective, product_svd
+from ..core import MFObjective, check_array, check_real, product_svd
 
 __all__ = ["symmetry_tangents", "orbit_dimension", "orthonormal_span", "balance_factors"]
+
+
+def _mf(objective: object) -> MFObjective:
+    if not isinstance(objective, MFObjective):
+        raise TypeError(f"objective must be a mfbook.core.MFObjective, got "
+                        f"{type(objective).__name__}")
+    return objective
 
 
 def symmetry_tangents(objective: MFObjective, theta: np.ndarray) -> np.ndarray:
@@ -36,7 +43,7 @@ def symmetry_tangents(objective: MFObjective, theta: np.ndarray) -> np.ndarray:
         One column per generator :math:`A = E_{ab}` (:math:`q = k^2`) or
         :math:`A = E_{ab} - E_{ba}`, :math:`a < b` (:math:`q = k(k-1)/2`, possibly 0).
     """
-    theta = objective.check_theta(theta)
+    theta = _mf(objective).check_theta(theta)
     f = objective.unpack(theta)
     k = objective.rank
     if objective.reg > 0:
@@ -64,6 +71,7 @@ def orbit_dimension(objective: MFObjective, theta: np.ndarray, tol: float = 1e-8
     factorization without penalty it is the curve :math:`(a\\mathbf u, \\mathbf v/a)`
     (dimension 1).
     """
+    tol = check_real("tol", tol, minimum=0.0)
     T = symmetry_tangents(objective, theta)
     if T.shape[1] == 0:
         return 0
@@ -78,9 +86,10 @@ def orthonormal_span(T: np.ndarray, tol: float = 1e-8) -> np.ndarray:
     one; ``q = 0`` if ``T`` has no columns or is zero.  Used to turn the (dependent, not
     orthonormal) tangents of a symmetry orbit into a basis that can be projected out.
     """
-    T = np.asarray(T, dtype=np.float64)
+    T = check_array("T", T, nonempty=False)
     if T.ndim != 2:
         raise ValueError(f"T must be a 2-d array of column vectors, got shape {T.shape}")
+    tol = check_real("tol", tol, minimum=0.0)
     if T.shape[1] == 0:
         return np.zeros((T.shape[0], 0))
     W, s, _ = np.linalg.svd(T, full_matrices=False)
@@ -100,7 +109,7 @@ def balance_factors(objective: MFObjective, theta: np.ndarray) -> np.ndarray:
     (a\\mathbf u, \\mathbf v/a)` with :math:`a = \\sqrt{\\|\\mathbf v\\|/\\|\\mathbf u\\|}`,
     up to a common sign.
     """
-    theta = objective.check_theta(theta)
+    theta = _mf(objective).check_theta(theta)
     f = objective.unpack(theta)
     P, sig, Q = product_svd(f.U, f.V, compute_uv=True)
     r = int(np.sum(sig > 1e-12 * max(1.0, float(sig[0]) if sig.size else 1.0)))

@@ -30,7 +30,8 @@ from typing import Callable, Literal
 
 import numpy as np
 
-from ..core import MFObjective, Optimizer, OptimResult, SeedLike, as_generator, descend
+from ..core import (MFObjective, Optimizer, OptimResult, SeedLike, as_generator, check_array,
+                    check_bool, check_callable, check_int, check_real, descend)
 from ._curvature import hessian_extremes
 
 __all__ = [
@@ -48,7 +49,7 @@ __all__ = [
 
 
 def _as_snapshots(snapshots: np.ndarray, name: str = "snapshots") -> np.ndarray:
-    X = np.asarray(snapshots, dtype=np.float64)
+    X = check_array(name, snapshots, finite=False, nonempty=False)
     if X.ndim != 2 or X.shape[0] < 2 or X.shape[1] < 1:
         raise ValueError(f"{name} must have shape (S, d) with S >= 2, got {X.shape}")
     if not np.all(np.isfinite(X)):
@@ -146,8 +147,8 @@ def trajectory_pca(
     """
     X = _as_snapshots(snapshots)
     S, d = X.shape
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) \
-            or not 1 <= n_components <= min(S, d):
+    n_components = check_int("n_components", n_components)
+    if not 1 <= n_components <= min(S, d):
         raise ValueError(f"n_components must be an integer in 1..{min(S, d)}, got {n_components!r}")
     if isinstance(center, str):
         if center == "mean":
@@ -192,8 +193,10 @@ def loss_on_projection(
     batch_size : int
         Points per call of ``loss``.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    check_callable("loss", loss)
+    if not isinstance(pca, TrajectoryPCA):
+        raise TypeError(f"pca must be a TrajectoryPCA, got {type(pca).__name__}")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     coords = pca.coords if points is None else np.atleast_2d(pca.project(points))
     out = np.empty(len(coords))
     for start in range(0, len(coords), batch_size):
@@ -234,11 +237,10 @@ def random_walk(
     steps : ndarray of int, shape (S,)
     positions : ndarray, shape (S, dim), starting at :math:`x_0 = 0`
     """
-    for name, value in (("n_steps", n_steps), ("dim", dim), ("record_every", record_every)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if not (np.isfinite(step_std) and step_std > 0):
-        raise ValueError(f"step_std must be a finite number > 0, got {step_std!r}")
+    n_steps = check_int("n_steps", n_steps, minimum=1)
+    dim = check_int("dim", dim, minimum=1)
+    record_every = check_int("record_every", record_every, minimum=1)
+    step_std = check_real("step_std", step_std, minimum=0.0, min_open=True)
     steps = np.arange(0, n_steps + 1, record_every)
     if steps[-1] != n_steps:
         steps = np.append(steps, n_steps)
@@ -253,9 +255,7 @@ def random_walk_variance_limit(n_components: int) -> np.ndarray:
     """:math:`6/(\\pi^2 j^2)`, :math:`j = 1..` ``n_components``: the explained variance ratios
     of the principal components of a random walk, in the limit of many steps and a dimension
     much larger than the number of steps (they sum to 1 over all :math:`j`)."""
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) \
-            or n_components < 1:
-        raise ValueError(f"n_components must be a positive integer, got {n_components!r}")
+    n_components = check_int("n_components", n_components, minimum=1)
     j = np.arange(1, n_components + 1)
     return 6.0 / (np.pi**2 * j**2)
 
@@ -301,12 +301,11 @@ def hessian_extremes_along(
         Seed of the Lanczos starting vector (the same at every point).
     """
     if not isinstance(objective, MFObjective):
-        raise ValueError(f"objective must be an MFObjective, got {type(objective).__name__}")
-    X = np.atleast_2d(np.asarray(snapshots, dtype=np.float64))
+        raise TypeError(f"objective must be an MFObjective, got {type(objective).__name__}")
+    X = np.atleast_2d(check_array("snapshots", snapshots))
     if X.ndim != 2 or X.shape[1] != objective.dim:
         raise ValueError(f"snapshots must have shape (S, {objective.dim}), got {X.shape}")
-    if not (np.isfinite(tol) and 0 < tol < 1):
-        raise ValueError(f"tol must be in (0, 1), got {tol!r}")
+    tol = check_real("tol", tol, minimum=0.0, maximum=1.0, min_open=True, max_open=True)
     low, high, count = [], [], []
     for theta in X:
         ext = hessian_extremes(lambda v, th=theta: objective.hvp(th, v), objective.dim,
@@ -325,11 +324,11 @@ def steps_to_reach(losses: np.ndarray, level: float, *, settle: bool = False) ->
     monotone method the two coincide; for an oscillating one (a large step, Adam) the
     second is the honest arrival time.
     """
-    losses = np.asarray(losses, dtype=np.float64)
-    if losses.ndim != 1:
-        raise ValueError(f"losses must be one-dimensional, got shape {losses.shape}")
-    if not np.isfinite(level):
-        raise ValueError(f"level must be a finite number, got {level!r}")
+    losses = check_array("losses", losses, ndim=1, nonempty=False, finite=False)
+    if np.isnan(losses).any():
+        raise ValueError(f"losses must not hold NaN, found {int(np.isnan(losses).sum())}")
+    level = check_real("level", level)
+    settle = check_bool("settle", settle)
     above = ~(losses <= level)
     if not settle:
         hit = np.flatnonzero(~above)
@@ -374,10 +373,8 @@ def escape_time(
         The first :math:`t` with :math:`L(x_t) \\le` ``level`` (0 if already at ``x0``), or
         ``None`` if it was not reached within ``max_steps`` updates.
     """
-    if not np.isfinite(level):
-        raise ValueError(f"level must be a finite number, got {level!r}")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
-        raise ValueError(f"max_steps must be an integer >= 0, got {max_steps!r}")
+    level = check_real("level", level)
+    max_steps = check_int("max_steps", max_steps, minimum=0)
     res = descend(fun, x0, optimizer, int(max_steps),
                    callback=lambda t, x, loss, g: loss <= level)
     if res.status == "stopped":
