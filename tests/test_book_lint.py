@@ -18,7 +18,6 @@ PAGES = sorted((ROOT / "chapters").glob("*.md")) + [ROOT / "README.md"]
 PENDING = {
     "ch02_streamrec_optimizers.ipynb": "cells 17 (the case study's code, transcribed) and 45 "
                                        "are 27 and 28 lines long",
-    "ch03_latent_factor_sgd_als.ipynb": "issue 16, chapter 3 branch",
     "ch05_nonnegative_failure.ipynb": "issue 16, chapter 5 branch",
 }
 
