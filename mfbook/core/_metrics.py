@@ -67,9 +67,9 @@ def product_distance(
     """Frobenius distance between the predicted matrices :math:`U_1V_1^\\top` and :math:`U_2V_2^\\top`.
 
     .. math::
-        d = \\lVert U_1V_1^\\top - U_2V_2^\\top\\rVert_F
-          = \\lVert A B^\\top\\rVert_F = \\lVert R_A R_B^\\top\\rVert_F,
-        \\qquad A = [U_1, -U_2],\\ B = [V_1, V_2],
+        d &= \\lVert U_1V_1^\\top - U_2V_2^\\top\\rVert_F
+          = \\lVert A B^\\top\\rVert_F = \\lVert R_A R_B^\\top\\rVert_F, \\\\
+        A &= [U_1, -U_2],\\quad B = [V_1, V_2],
 
     with :math:`A = Q_AR_A`, :math:`B = Q_BR_B` thin QR factorizations: the
     :math:`m \\times n` matrices are never formed, and there is no cancellation between

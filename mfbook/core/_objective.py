@@ -344,9 +344,9 @@ class MFObjective:
         """:math:`L(\\theta)` and :math:`\\nabla L(\\theta)`.
 
         .. math::
-            \\nabla_{\\mathbf u_i} L = h\\Big[-2s \\sum_{j:(i,j)\\in\\Omega} e_{ij} \\mathbf v_j
-                + 2\\lambda w_i \\mathbf u_i\\Big], \\qquad
-            \\frac{\\partial L}{\\partial b_i} = h\\Big[-2s \\sum_{j} e_{ij} + 2\\lambda_b w_i b_i\\Big]
+            \\nabla_{\\mathbf u_i} L &= h\\Big[-2s \\sum_{j:(i,j)\\in\\Omega} e_{ij} \\mathbf v_j
+                + 2\\lambda w_i \\mathbf u_i\\Big], \\\\
+            \\frac{\\partial L}{\\partial b_i} &= h\\Big[-2s \\sum_{j} e_{ij} + 2\\lambda_b w_i b_i\\Big]
 
         and symmetrically for :math:`\\mathbf v_j` and :math:`c_j`.
         """
@@ -383,11 +383,10 @@ class MFObjective:
         + \\mathbf u_i^\\top \\delta\\mathbf v_j + \\delta b_i + \\delta c_j`,
 
         .. math::
-            (\\nabla^2 L\\,\\delta)_{\\mathbf u_i} = h\\Big[2s \\sum_{j}
+            (\\nabla^2 L\\,\\delta)_{\\mathbf u_i} &= h\\Big[2s \\sum_{j}
                 \\big(\\delta\\hat r_{ij}\\,\\mathbf v_j - e_{ij}\\,\\delta\\mathbf v_j\\big)
-                + 2\\lambda w_i\\,\\delta\\mathbf u_i\\Big],
-            \\qquad
-            (\\nabla^2 L\\,\\delta)_{b_i} = h\\Big[2s \\sum_j \\delta\\hat r_{ij}
+                + 2\\lambda w_i\\,\\delta\\mathbf u_i\\Big], \\\\
+            (\\nabla^2 L\\,\\delta)_{b_i} &= h\\Big[2s \\sum_j \\delta\\hat r_{ij}
                 + 2\\lambda_b w_i\\,\\delta b_i\\Big],
 
         and symmetrically for :math:`\\mathbf v_j` and :math:`c_j`: a Gauss-Newton term

@@ -74,7 +74,8 @@ def streamrec(
     noise_std: float = 0.3,
     seed: SeedLike = 42,
 ) -> SyntheticRatings:
-    """The StreamRec data of seed 000: Gaussian low-rank truth, noisy uniform sample.
+    """The data of the StreamRec case study :cite:`seed_streamrec`: Gaussian low-rank truth,
+    noisy uniform sample.
 
     .. math::
         U^\\star_{ia}, V^\\star_{ja} \\sim \\mathcal{N}(0, 1), \\qquad
@@ -111,7 +112,8 @@ def rating_matrix(
     min_per_col: int = 2,
     seed: SeedLike = 42,
 ) -> SyntheticRatings:
-    """The 1-5 rating matrix of seed 001, with its coverage guarantee.
+    """The 1-5 rating matrix of the latent factor course project :cite:`seed_latentfactor`,
+    with its coverage guarantee.
 
     A Gaussian rank-``true_rank`` matrix is rescaled affinely to :math:`[1, 5]`
     (``truth``), noise :math:`\\mathcal{N}(0, \\sigma^2)` is added to every entry and the
@@ -163,12 +165,13 @@ def sales_matrix(
     seed: SeedLike = 0,
     max_tries: int = 100,
 ) -> SyntheticRatings:
-    """The non-negative "sales" matrix of seed 003.
+    """The non-negative "sales" matrix of the Keras question-and-answer thread
+    :cite:`seed_kerasnmf`.
 
     .. math::
         w_a = 10^{-\\text{weight\\_decades}\\,a/(\\text{rank}-1)}, \\quad
-        A^{p}_{ia} = e^{z_{ia}} w_a, \\quad A^{s}_{ja} = e^{z'_{ja}} w_a, \\quad
-        S = A^{p} A^{s\\top},
+        S = A^{p} A^{s\\top}, \\\\
+        A^{p}_{ia} = e^{z_{ia}} w_a, \\quad A^{s}_{ja} = e^{z'_{ja}} w_a,
 
     with :math:`z, z'` standard normal, so each factor column is log-normal and the
     :math:`a`-th rank-one term carries weight :math:`w_a^2`.  No noise is added.  Entries
@@ -259,11 +262,11 @@ def movielens_like(
     **Values.**  A biased rank-``rank`` model plus Gaussian noise,
 
     .. math::
-        r_{ij} = \\mu + b_i + c_j + \\mathbf u_i^{\\star\\top} \\mathbf v_j^\\star
-        + \\varepsilon_{ij}, \\qquad
-        b_i \\sim \\mathcal N(0, \\sigma_b^2),\\ c_j \\sim \\mathcal N(0, \\sigma_c^2),\\
-        u^\\star_{ia}, v^\\star_{ja} \\sim \\mathcal N(0, \\text{signal\\_std}/\\sqrt{k}),\\
-        \\varepsilon_{ij} \\sim \\mathcal N(0, \\sigma^2),
+        r_{ij} &= \\mu + b_i + c_j + \\mathbf u_i^{\\star\\top} \\mathbf v_j^\\star
+        + \\varepsilon_{ij}, \\\\
+        b_i &\\sim \\mathcal N(0, \\sigma_b^2),\\quad c_j \\sim \\mathcal N(0, \\sigma_c^2),\\quad
+        \\varepsilon_{ij} \\sim \\mathcal N(0, \\sigma^2), \\\\
+        u^\\star_{ia}, v^\\star_{ja} &\\sim \\mathcal N(0, \\text{signal\\_std}/\\sqrt{k}),
 
     so that :math:`\\operatorname{Var}(\\mathbf u_i^{\\star\\top}\\mathbf v_j^\\star) =
     \\text{signal\\_std}^2`.  Values are neither rounded nor clipped, so the best possible

@@ -168,7 +168,8 @@ class DeepMF:
 
         .. math::
             \\nabla_{W_l} F = 2\\big(B_l^\\top (P - Y) A_{l-1}^\\top + \\lambda_l W_l\\big),
-            \\quad A_{l-1} = W_{l-1}\\cdots W_1,\\ B_l = W_L \\cdots W_{l+1}.
+            \\\\
+            A_{l-1} = W_{l-1}\\cdots W_1,\\quad B_l = W_L \\cdots W_{l+1}.
         """
         theta = self.check_theta(theta, allow_batch=True)
         Ws = self.layers(theta)

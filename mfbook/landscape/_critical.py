@@ -246,7 +246,8 @@ def svd_critical_points(objective: MFObjective) -> list[SVDCriticalPoint]:
 
     .. math::
         U = P_S(\\Sigma_S - \\lambda I)^{1/2}, \\qquad V = Q_S(\\Sigma_S - \\lambda I)^{1/2},
-        \\qquad UV^\\top = \\sum_{i\\in S} (\\sigma_i - \\lambda)\\,\\mathbf p_i\\mathbf q_i^\\top,
+        \\\\
+        UV^\\top = \\sum_{i\\in S} (\\sigma_i - \\lambda)\\,\\mathbf p_i\\mathbf q_i^\\top,
 
     for every set :math:`S` of at most :math:`k` singular triplets
     :math:`(\\sigma_i, \\mathbf p_i, \\mathbf q_i)` with :math:`\\sigma_i > \\lambda`

@@ -6,6 +6,11 @@
   (:data:`KIND_STYLES`);
 * :func:`plot_path` -- an optimizer trajectory in 2D coordinates, start and end marked;
 * :func:`surface_figure` -- an interactive plotly 3D surface that renders offline.
+
+Chapter-specific figures: the optimizer runs of chapter 2 (:func:`plot_series`,
+:func:`plot_lr_sweep`, ...) and the deep factorization figures of chapter 4
+(:func:`plot_reduced_functions`, :func:`plot_critical_values`, :func:`plot_pair_plane`,
+:func:`plot_turning_slice`, :func:`plot_gd_outcomes`).
 """
 
 from ._landscape import (KIND_STYLES, contour_landscape, mark_critical_points, plot_path,

@@ -171,10 +171,10 @@ class MatrixFactorization(RegressorMixin, BaseEstimator):
 
     .. math::
 
-        L(\\theta) = \\sum_{(i,j) \\in \\Omega} e_{ij}^2
+        L(\\theta) = {} & \\sum_{(i,j) \\in \\Omega} e_{ij}^2
           + \\lambda \\Big(\\sum_i w_i \\lVert\\mathbf u_i\\rVert^2
-                          + \\sum_j w'_j \\lVert\\mathbf v_j\\rVert^2\\Big)
-          + \\lambda_b \\Big(\\sum_i w_i b_i^2 + \\sum_j w'_j c_j^2\\Big).
+                          + \\sum_j w'_j \\lVert\\mathbf v_j\\rVert^2\\Big) \\\\
+          & + \\lambda_b \\Big(\\sum_i w_i b_i^2 + \\sum_j w'_j c_j^2\\Big).
 
     ``solver="als"`` alternates exact minimizations over the users and the items
     (:func:`als_half_sweep`); one epoch is one sweep.  The stochastic solvers follow
