@@ -89,7 +89,9 @@ ENTRIES = [
     ("Ratings.from_dense", Ratings.from_dense, dict(matrix=np.eye(2)), {"matrix": "dense"}),
     ("Ratings.subset", R.subset, dict(index=np.array([0, 1])), {"index": "indices"}),
     ("Ratings.with_values", R.with_values, dict(values=np.ones(12)), {"values": "vector"}),
-    ("Ratings.split", R.split, dict(fractions=[0.5, 0.5], seed=0), {"seed": "seed"}),
+    ("Ratings.split", R.split, dict(fractions=[0.5, 0.5], seed=0),
+     {"fractions": "vector", "seed": "seed"}),
+    ("Ratings.complement", R.subset([0, 1]).complement, dict(matrix=np.ones((3, 4))), {"matrix": "dense"}),
     ("as_generator", core.as_generator, dict(seed=0), {"seed": "seed"}),
     ("MFObjective", MFObjective, dict(ratings=R, rank=2),
      {"ratings": "ratings", "rank": "pos_int", "reg": "nonneg_real", "reg_bias": "nonneg_real",
@@ -397,6 +399,8 @@ def test_scipy_failure_is_never_completed():
 
     res = landscape.polish(Liar(R, 2, reg=0.1), TH, maxiter=50)
     assert res.status == "failed" and "failed" in res.message
+    # Stopping at the iteration limit is not a failure, nor convergence.
+    assert landscape.polish(F, TH, maxiter=2).status == "completed"
 
 
 def test_batched_runs_freeze_by_the_one_rule():
