@@ -68,3 +68,25 @@ def rounded(values, digits: int = 8) -> list:
 
 def save(name: str, obj: dict) -> None:
     print(f"wrote {save_results(name, obj)}")
+
+
+def make_quick(tiny: bool = True) -> None:
+    """Quick mode (``--quick``, for CI): 40 steps, one init seed, and a 40 x 25 problem
+    (``tiny``) or the case study's own data (for scripts that run the stored learning
+    rates, which are tuned to that problem and diverge on a smaller one).
+
+    Results go where :func:`ch02_quick.parse` pointed ``MFBOOK_RESULTS_DIR``; inputs from
+    other benchmarks (the chosen penalty, the chosen rates) are read from the stored
+    results, as in :func:`ch02_quick.stored`.
+    """
+    global STEPS, INIT_SEEDS, data, load
+
+    from mfbook.book import RESULTS_DIR, load_results
+
+    STEPS = 40
+    INIT_SEEDS = (0,)
+    load = lambda name: load_results(name, directory=RESULTS_DIR)  # noqa: E731
+    if not tiny:
+        return
+    data = lambda: streamrec(n_users=40, n_items=25, true_rank=3, obs_rate=0.3,  # noqa: E731
+                             seed=1)

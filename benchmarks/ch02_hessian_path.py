@@ -2,7 +2,8 @@
 
 Run from the repository root, after ch02_reg_select.py and ch02_lr_sweep.py:
     python benchmarks/ch02_hessian_path.py        (about 4 minutes)
-Writes benchmarks/results/ch02_hessian_path.json.
+    python benchmarks/ch02_hessian_path.py --quick   (tiny problem, seconds; CI)
+Writes ch02_hessian_path.json (into benchmarks/results, or elsewhere with --quick).
 
 From the case study's initialization (init seed 0), each optimizer runs 3000 steps; at
 about 45 steps spaced logarithmically, the most negative and the largest eigenvalue of the
@@ -16,15 +17,22 @@ from __future__ import annotations
 import time
 
 import ch02_common as C
+import ch02_quick as Q
 import numpy as np
 
 from mfbook.core import descend
 from mfbook.landscape import hessian_extremes_along
 
-STEPS_AT = np.unique(np.concatenate([[0], np.round(np.geomspace(1, C.STEPS, 45)).astype(int)]))
+N_POINTS = 45   # 3 in quick mode
+
+
+def steps_at() -> np.ndarray:
+    return np.unique(np.concatenate([[0], np.round(np.geomspace(1, C.STEPS, N_POINTS))
+                                     .astype(int)]))
 
 
 def path(f, theta0, opt):
+    STEPS_AT = steps_at()
     want = set(int(s) for s in STEPS_AT)
     snaps = {}
 
@@ -42,6 +50,10 @@ def path(f, theta0, opt):
 
 
 def main() -> None:
+    global N_POINTS
+    if Q.parse(__doc__).quick:
+        C.make_quick(tiny=False)
+        N_POINTS = 3
     reg = C.load("ch02_reg_select.json")["chosen_reg"]
     lrs = C.load("ch02_lr_sweep.json")["configs"]["chapter"]["chosen_lr"]
     out = {"command": "python benchmarks/ch02_hessian_path.py", "init_seed": 0,

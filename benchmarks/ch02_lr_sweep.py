@@ -2,6 +2,7 @@
 
 Run from the repository root, after ch02_reg_select.py (it reads the chosen reg):
     python benchmarks/ch02_lr_sweep.py        (about 3 minutes)
+    python benchmarks/ch02_lr_sweep.py --quick   (tiny problem, seconds; CI)
 Writes benchmarks/results/ch02_lr_sweep.json.
 
 Each optimizer runs 3000 steps from the case study's initialization (init seed 0) for every
@@ -18,6 +19,7 @@ from __future__ import annotations
 import time
 
 import ch02_common as C
+import ch02_quick as Q
 import numpy as np
 
 from mfbook.core import descend
@@ -55,6 +57,8 @@ def sweep(f, hidden, theta0):
 
 
 def main() -> None:
+    if Q.parse(__doc__).quick:
+        C.make_quick()
     d = C.data()
     hidden = d.hidden()
     reg = C.load("ch02_reg_select.json")["chosen_reg"]

@@ -2,6 +2,7 @@
 
 Run from the repository root:
     python benchmarks/ch02_reg_select.py        (about 4 minutes)
+    python benchmarks/ch02_reg_select.py --quick   (tiny problem, seconds; CI)
 Writes benchmarks/results/ch02_reg_select.json.
 
 For each reg on the grid and each fold, the objective of the case study's code (rank 10) is
@@ -16,6 +17,7 @@ from __future__ import annotations
 import time
 
 import ch02_common as C
+import ch02_quick as Q
 import numpy as np
 
 from mfbook.recommender import als
@@ -33,6 +35,10 @@ def fit(f):
 
 
 def main() -> None:
+    global GRID, N_FOLDS
+    if Q.parse(__doc__).quick:
+        C.make_quick()
+        GRID, N_FOLDS = (1e-4, 1e-3), 2
     d = C.data()
     R, hidden = d.observed, d.hidden()
     folds = R.split((1 / N_FOLDS,) * N_FOLDS, seed=SPLIT_SEED)

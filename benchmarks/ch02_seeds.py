@@ -2,6 +2,7 @@
 
 Run from the repository root, after ch02_reg_select.py and ch02_lr_sweep.py:
     python benchmarks/ch02_seeds.py        (about 7 minutes)
+    python benchmarks/ch02_seeds.py --quick   (tiny problem, seconds; CI)
 Writes benchmarks/results/ch02_seeds.json.
 
 1. The chapter's objective (reg from cross-validation): GD, heavy ball, Nesterov and Adam at
@@ -21,6 +22,7 @@ from __future__ import annotations
 import time
 
 import ch02_common as C
+import ch02_quick as Q
 import numpy as np
 
 from mfbook.recommender import als
@@ -29,6 +31,7 @@ from mfbook.landscape import (group_by_product, hessian_extremes_modulo_symmetry
                               steps_to_reach)
 
 ALS_SWEEPS = 300
+POLISH_MAXITER = 20000
 GROUP_RTOL = 1e-3
 RMSE_EVERY = 50
 
@@ -71,7 +74,7 @@ def chapter_config(out):
             res = descend(f, theta0, C.OPTIMIZERS[name](lr), C.STEPS, callback=track)
             timed = descend(f, theta0, C.OPTIMIZERS[name](lr), C.STEPS)
             assert np.array_equal(timed.x, res.x)
-            pol = polish(f, res.x, gtol=1e-9, maxiter=20000)
+            pol = polish(f, res.x, gtol=1e-9, maxiter=POLISH_MAXITER)
             rec = run_record(f, hidden, timed, pol)
             rec.update(method=name, lr=lr, init_seed=seed, hidden_rmse_curve=rmse_curve)
             runs.append(rec)
@@ -80,7 +83,7 @@ def chapter_config(out):
             print(f"seed {seed} {name:>8}: final {res.fun:.6f}, polished {pol.fun:.8f} "
                   f"({pol.status}, {pol.n_steps} it)", flush=True)
         res = als(f, theta0, ALS_SWEEPS)
-        pol = polish(f, res.x, gtol=1e-9, maxiter=20000)
+        pol = polish(f, res.x, gtol=1e-9, maxiter=POLISH_MAXITER)
         rec = run_record(f, hidden, res, pol)
         rec.update(method="ALS", lr=None, init_seed=seed, hidden_rmse_curve=None)
         runs.append(rec)
@@ -148,7 +151,7 @@ def rank5(out):
     f = C.objective(reg, rank=5)
     pts, recs = [], []
     for seed in C.INIT_SEEDS:
-        pol = polish(f, C.init(f, seed), gtol=1e-9, maxiter=20000)
+        pol = polish(f, C.init(f, seed), gtol=1e-9, maxiter=POLISH_MAXITER)
         pts.append(pol.x)
         recs.append({"init_seed": seed, "loss": pol.fun, "status": pol.status,
                      "iterations": pol.n_steps, "hidden_rmse": C.hidden_rmse(f, pol.x, hidden)})
@@ -182,6 +185,10 @@ def seed_config(out):
 
 
 def main() -> None:
+    global ALS_SWEEPS, POLISH_MAXITER
+    if Q.parse(__doc__).quick:
+        C.make_quick(tiny=False)
+        ALS_SWEEPS, POLISH_MAXITER = 10, 50
     out = {"command": "python benchmarks/ch02_seeds.py", "steps": C.STEPS,
            "init_seeds": list(C.INIT_SEEDS)}
     chapter_config(out)

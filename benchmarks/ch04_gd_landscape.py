@@ -2,7 +2,8 @@
 
 Run from the repository root:
     python benchmarks/ch04_gd_landscape.py        (a few minutes on one core)
-Writes benchmarks/results/ch04_gd_landscape.json.
+    python benchmarks/ch04_gd_landscape.py --quick   (tiny grid, seconds; CI)
+Writes ch04_gd_landscape.json (into benchmarks/results, or elsewhere with --quick).
 
 Three experiments, all on targets with prescribed singular values (mfbook.deep):
 
@@ -38,6 +39,9 @@ LAMBDAS = tuple(float(v) for v in np.geomspace(0.03, 3.0, 11))
 INIT_STDS = (0.1, 0.5)
 RUNS = 200
 MAX_STEPS = 200_000
+CHECKPOINTS = (1_000, 10_000, 100_000)
+STEP_STEPS = 20_000
+STEP_STDS = (0.25, 0.5, 0.75, 1.0, 1.25)
 GTOL = 1e-8
 MATCH_TOL = 1e-4
 
@@ -123,9 +127,8 @@ def boundary() -> dict:
     saddle = next(i for i, c in enumerate(points) if c.kind == "non-strict saddle")
     starts = np.random.default_rng(1).normal(0.0, std, (RUNS, model.dim))
     lr = step_size(model, points, starts)
-    checkpoints = (1_000, 10_000, 100_000)
     x, done, record = starts, 0, []
-    for n in checkpoints:
+    for n in CHECKPOINTS:
         runs = batched_gradient_descent(model, x, lr, n - done)
         x, done = runs.ends, n
         ends = classify_ends(model, points, x, runs.diverged)
@@ -150,9 +153,9 @@ def step() -> list[dict]:
         points = enumerate_critical_points(model)
         gm = next(c for c in points if c.kind == "global minimum")
         lr = 0.5 / float(np.linalg.eigvalsh(model.hessian(gm.theta))[-1])
-        for std in (0.25, 0.5, 0.75, 1.0, 1.25):
+        for std in STEP_STDS:
             starts = np.random.default_rng([L, int(std * 100)]).normal(0.0, std, (RUNS, model.dim))
-            runs = batched_gradient_descent(model, starts, lr, 20_000, gtol=GTOL)
+            runs = batched_gradient_descent(model, starts, lr, STEP_STEPS, gtol=GTOL)
             ends = classify_ends(model, points, runs.ends, runs.diverged)
             kinds = [e["kind"] for e in ends]
             out.append({"depth": L, "lam": lam, "init_std": std, "lr": lr,
@@ -165,7 +168,18 @@ def step() -> list[dict]:
     return out
 
 
+def make_quick() -> None:
+    """Quick mode (``--quick``, for CI): two depths, two weights, three runs, few steps."""
+    global DEPTHS, LAMBDAS, INIT_STDS, RUNS, MAX_STEPS, CHECKPOINTS, STEP_STEPS, STEP_STDS
+    DEPTHS, LAMBDAS, INIT_STDS, RUNS = (2, 3), (0.1, 1.0), (0.1,), 3
+    MAX_STEPS, CHECKPOINTS, STEP_STEPS, STEP_STDS = 300, (10, 20, 30), 100, (0.25, 1.25)
+
+
 def main() -> None:
+    import ch02_quick as Q   # the shared --quick command line of the benchmarks
+
+    if Q.parse(__doc__).quick:
+        make_quick()
     t0 = time.perf_counter()
     out = {
         "command": "python benchmarks/ch04_gd_landscape.py",

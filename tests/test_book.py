@@ -63,3 +63,20 @@ def test_merge_streams_joins_consecutive_chunks_of_one_stream():
     assert [o["output_type"] for o in merged] == ["stream", "stream", "display_data", "stream"]
     assert merged[0]["text"] == "a\nb\nc\n"
     assert merged[1]["text"] == "w\n" and merged[3]["text"] == "d\n"
+
+
+def test_every_chapter_2_to_4_benchmark_has_a_quick_mode():
+    # benchmarks/run_quick.py (CI's "benchmarks, quick" step) runs the scripts it discovers;
+    # a chapter 2-4 program without --quick would silently drop out of CI.
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("run_quick", root / "benchmarks" / "run_quick.py")
+    run_quick = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_quick)
+    found = {p.name for p in run_quick.quick_scripts()}
+    programs = {p.name for n in (2, 3, 4) for p in (root / "benchmarks").glob(f"ch0{n}_*.py")
+                if "__main__" in p.read_text()}
+    assert programs and programs <= found, sorted(programs - found)
+    assert "ch02_quick.py" not in found and not any(n.endswith("_common.py") for n in found)

@@ -89,7 +89,9 @@ ENTRIES = [
     ("Ratings.from_dense", Ratings.from_dense, dict(matrix=np.eye(2)), {"matrix": "dense"}),
     ("Ratings.subset", R.subset, dict(index=np.array([0, 1])), {"index": "indices"}),
     ("Ratings.with_values", R.with_values, dict(values=np.ones(12)), {"values": "vector"}),
-    ("Ratings.split", R.split, dict(fractions=[0.5, 0.5], seed=0), {"seed": "seed"}),
+    ("Ratings.split", R.split, dict(fractions=[0.5, 0.5], seed=0),
+     {"fractions": "vector", "seed": "seed"}),
+    ("Ratings.complement", R.subset([0, 1]).complement, dict(matrix=np.ones((3, 4))), {"matrix": "dense"}),
     ("as_generator", core.as_generator, dict(seed=0), {"seed": "seed"}),
     ("MFObjective", MFObjective, dict(ratings=R, rank=2),
      {"ratings": "ratings", "rank": "pos_int", "reg": "nonneg_real", "reg_bias": "nonneg_real",
@@ -397,9 +399,32 @@ def test_scipy_failure_is_never_completed():
 
     res = landscape.polish(Liar(R, 2, reg=0.1), TH, maxiter=50)
     assert res.status == "failed" and "failed" in res.message
+    # Stopping at the iteration limit is not a failure, nor convergence.
+    assert landscape.polish(F, TH, maxiter=2).status == "completed"
 
 
 def test_batched_runs_freeze_by_the_one_rule():
     runs = deep.batched_gradient_descent(DM, np.stack([DTH, 40 * DTH]), 0.05, 50)
     assert runs.diverged.tolist() == [False, True]
     assert np.all(np.isfinite(runs.ends[0]))
+
+
+# ---------------------------------------------------------------------- MovieLens loader
+BAD_ID = st.one_of(st.sampled_from(["2.5", "nan", "1e19", "inf", "#5", "x", "", "1_0x",
+                                    "99999999999999999999"]),
+                   st.floats(allow_nan=False).filter(lambda v: v != int(v) if math.isfinite(v)
+                                                     else True).map(repr))
+
+
+@SETTINGS
+@given(BAD_ID, st.sampled_from(["user", "item", "timestamp"]), st.integers(0, 3),
+       st.sampled_from(["\t", "::"]))
+def test_loader_refuses_every_non_integer_id_with_file_and_line(tmp_path_factory, bad, field,
+                                                                 line, sep):
+    rows = [["1", "10", "4", "100"], ["2", "20", "3", "101"], ["3", "10", "5", "102"],
+            ["3", "30", "1", "103"]]
+    rows[line][("user", "item", "rating", "timestamp").index(field)] = bad
+    path = tmp_path_factory.mktemp("ml") / "ratings.dat"
+    path.write_text("".join(sep.join(r) + "\n" for r in rows))
+    with pytest.raises(ValueError, match=rf"ratings.dat, line {line + 1}"):
+        datasets.load_movielens(path)

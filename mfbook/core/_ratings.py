@@ -265,7 +265,7 @@ class Ratings:
 
     def complement(self, matrix: np.ndarray) -> "Ratings":
         """The entries *not* in this set, with their values read from a dense ``matrix``."""
-        matrix = np.asarray(matrix, dtype=np.float64)
+        matrix = check_array("matrix", matrix, finite=False, nonempty=False)
         if matrix.shape != self.shape:
             raise ValueError(f"matrix must have shape {self.shape}, got {matrix.shape}")
         return Ratings.from_dense(matrix, ~self.mask())
@@ -288,7 +288,7 @@ class Ratings:
             consecutive slices of ``seed.permutation(N)``, so a fixed seed gives a fixed
             split.
         """
-        fr = np.asarray(fractions, dtype=np.float64)
+        fr = check_array("fractions", fractions, nonempty=False)
         if fr.ndim != 1 or len(fr) < 2 or np.any(fr <= 0) or not np.isclose(fr.sum(), 1.0):
             raise ValueError(
                 f"fractions must be at least two positive numbers summing to 1, got {list(fractions)}"

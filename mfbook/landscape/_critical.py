@@ -153,6 +153,8 @@ def find_critical_points(
     inv = invariant if invariant is not None else (lambda x: x)
 
     def grad(x: np.ndarray) -> np.ndarray:
+        if not np.all(np.isfinite(x)):    # an overflowed trial point: not a root
+            return np.full(d, np.inf)
         return fun(x)[1]
 
     roots: list[tuple[int, np.ndarray, float, float, np.ndarray]] = []

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, minres
 
-from ..core import MFObjective, check_int, check_real
+from ..core import DivergenceError, MFObjective, check_int, check_real
 from ._minima import symmetry_basis
 
 __all__ = ["NewtonRefinement", "newton_refine"]
@@ -110,6 +110,9 @@ def newton_refine(
         rhs = -(g - Q @ (Q.T @ g))
         step, _ = minres(A, rhs, rtol=solve_rtol, maxiter=max_solve_iter)
         products += count[0]
+        if not np.all(np.isfinite(step)):
+            raise DivergenceError(f"Newton refinement diverged at step {len(norms)}: MINRES "
+                                  "returned a non-finite step (singular Hessian?)")
         x = x + step
         g = objective.grad(x)
         norms.append(float(np.linalg.norm(g)))
