@@ -61,8 +61,9 @@ def test_reduce_lr_on_plateau_rules():
     # Fires at epoch 2 (two epochs without beating 5.0 - 0.1); 4.95 is no improvement;
     # 4.8 is; afterwards the rate is already at min_lr and stays there.
     assert lrs[:2] == [1e-3, 1e-3]
-    assert all(math.isclose(v, 1e-4) for v in lrs[2:])
-    assert rl.reductions == [2]
+    assert all(math.isclose(v, 1e-4, rel_tol=1e-6) for v in lrs[2:])
+    # epoch 6: the float32 rounding step 1.0000000475e-4 -> 9.9999997e-5, as in Keras
+    assert rl.reductions == [2, 6]
 
 
 def test_reduce_lr_cooldown_holds_wait_at_zero():
@@ -170,3 +171,14 @@ def test_fit_is_reproducible_and_validates():
         fit_keras_like(f, theta0, Adam(), batch_size=0, epochs=1)
     with pytest.raises(ValueError, match="theta0"):
         fit_keras_like(f, np.full(3, np.nan), Adam(), batch_size=5, epochs=1)
+
+
+def test_reduce_lr_at_the_float32_floor_does_nothing():
+    """Keras compares its float32 rate with float32(min_lr): at the floor no further cut, and
+    ``wait`` is not reset (it keeps counting)."""
+    cb = ReduceLROnPlateau(patience=2, min_delta=0.1, min_lr=1e-4)
+    _, _, lrs = drive(cb, [10.0] * 8, key="val_loss", lr=1e-3)
+    assert lrs[2] == float(np.float32(1e-3)) * 0.1 > np.float32(1e-4)
+    assert lrs[4] == float(np.float32(1e-4)) and cb.reductions == [2, 4]
+    assert lrs[-1] == lrs[4]
+    assert cb.wait == 3           # reset at the two cuts, not at the refused one (epoch 6)

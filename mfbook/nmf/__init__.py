@@ -6,16 +6,20 @@
 * :class:`ExpMF` and :func:`fit_lbfgs` -- the exp-parametrized factorization of the Keras
   question (positive factors written as exponentials) and a full-batch L-BFGS fit;
 * :func:`fit_keras_like` with :class:`EarlyStopping` and :class:`ReduceLROnPlateau` -- a
-  mini-batch loop that follows Keras' ``Model.fit`` rule for rule.
+  mini-batch loop that follows Keras' ``Model.fit`` rule for rule;
+* :func:`fit_keras` and :func:`keras_expmf` -- the same model and recipe in real Keras
+  (optional ``keras`` extra, imported only when called), on the same batches.
 """
 
 from ._expmf import ExpMF, LBFGSRecord, fit_lbfgs
 from ._keraslike import (Callback, EarlyStopping, KerasFit, ReduceLROnPlateau, TrainState,
-                         fit_keras_like)
+                         fit_keras_like, keras_like_batches)
+from ._keras import fit_keras, keras_expmf, keras_version
 from ._masked import NMFResult, masked_frobenius, masked_kl, nmf_hals, nmf_init, nmf_mu
 
 __all__ = [
     "NMFResult", "nmf_init", "masked_frobenius", "masked_kl", "nmf_mu", "nmf_hals",
     "ExpMF", "LBFGSRecord", "fit_lbfgs",
     "TrainState", "Callback", "EarlyStopping", "ReduceLROnPlateau", "KerasFit", "fit_keras_like",
+    "keras_like_batches", "fit_keras", "keras_expmf", "keras_version",
 ]

@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
-from ..core import Optimizer, Ratings, SeedLike, as_generator
+from ..core import Optimizer, Ratings, SeedLike, as_generator, check_int
 
 __all__ = [
     "TrainState",
@@ -43,6 +43,7 @@ __all__ = [
     "ReduceLROnPlateau",
     "KerasFit",
     "fit_keras_like",
+    "keras_like_batches",
 ]
 
 
@@ -179,7 +180,13 @@ class ReduceLROnPlateau(_MonitorCallback):
     ``wait = 0``.  Otherwise, outside a cooldown, ``wait += 1`` and when
     ``wait >= patience`` and ``lr > min_lr`` the rate becomes ``max(lr * factor, min_lr)``,
     ``wait = 0`` and a cooldown of ``cooldown`` epochs starts (during which ``wait`` is held
-    at 0).  ``best`` is never reset by a reduction.
+    at 0).  ``best`` is never reset by a reduction.  As in Keras, the rate is compared
+    with ``min_lr`` in float32 and stored in float32 (Keras keeps it in a float32
+    variable).  So from 1e-3 with ``min_lr=1e-4`` the first cut gives
+    float32(1.0000000475e-4), which is still above float32(1e-4) = 9.9999997e-5; the
+    next plateau "cuts" once more, to 9.9999997e-5 (a change of 5e-8 relative, listed in
+    ``reductions`` as Keras reports it); after that nothing happens and ``wait`` keeps
+    growing.
     """
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
@@ -219,14 +226,37 @@ class ReduceLROnPlateau(_MonitorCallback):
         elif self.cooldown_counter == 0:
             self.wait += 1
             if self.wait >= self.patience:
-                old_lr = float(state.optimizer.lr)
+                # Keras keeps the rate in a float32 variable and compares it with the
+                # float32 min_lr: at the floor no further "reduction" happens, and then
+                # wait is not reset either.
+                old_lr = float(np.float32(state.optimizer.lr))
                 if old_lr > np.float32(self.min_lr):
-                    new_lr = max(old_lr * self.factor, self.min_lr)
+                    new_lr = float(np.float32(max(old_lr * self.factor, self.min_lr)))
                     state.optimizer.lr = new_lr
                     self.cooldown_counter = self.cooldown
                     self.wait = 0
                     if new_lr != old_lr:
                         self.reductions.append(epoch)
+
+
+def keras_like_batches(n: int, batch_size: int, epochs: int,
+                       seed: SeedLike = None) -> Iterator[np.ndarray]:
+    """The batches of ``fit(shuffle=True)``: per epoch a fresh permutation of ``0..n-1``, cut
+    into consecutive pieces of ``batch_size`` (the last one smaller).
+
+    The permutations are ``rng.permutation(n)``, one per epoch, from ``as_generator(seed)``;
+    :func:`fit_keras_like` and :func:`mfbook.nmf.fit_keras` both draw their batches here,
+    so the same ``seed`` gives both trainers the same batches in the same order.  The
+    generator is lazy: a run that stops early draws no further permutations.
+    """
+    n = check_int("n", n, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    epochs = check_int("epochs", epochs, minimum=1)
+    rng = as_generator(seed)
+    for _ in range(epochs):
+        perm = rng.permutation(n)
+        for lo in range(0, n, batch_size):
+            yield perm[lo:lo + batch_size]
 
 
 class BatchModel(Protocol):
@@ -318,8 +348,9 @@ def fit_keras_like(
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if val is not None and not isinstance(val, Ratings):
         raise ValueError(f"val must be a Ratings, got {type(val).__name__}")
-    rng = as_generator(seed)
     N = model.ratings.nnz
+    steps_per_epoch = -(-N // batch_size)
+    batches = keras_like_batches(N, batch_size, epochs, seed)
     state = TrainState(theta, optimizer)
     optimizer.reset(theta)
     for cb in callbacks:
@@ -333,10 +364,8 @@ def fit_keras_like(
     for epoch in range(epochs):
         lr_epoch = float(optimizer.lr)
         theta_start = theta.copy()
-        perm = rng.permutation(N)
         total = 0.0
-        for lo in range(0, N, batch_size):
-            idx = perm[lo:lo + batch_size]
+        for _, idx in zip(range(steps_per_epoch), batches):
             mse_b, pen_b, grad = model.batch_loss_grad(theta, idx)
             if not np.all(np.isfinite(grad)):
                 raise FloatingPointError(f"non-finite gradient at epoch {epoch}, step {n_steps}")
