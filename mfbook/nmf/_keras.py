@@ -35,7 +35,7 @@ from ._expmf import ExpMF
 from ._keraslike import (Callback, EarlyStopping, KerasFit, ReduceLROnPlateau,
                          keras_like_batches)
 
-__all__ = ["import_keras", "keras_expmf", "fit_keras", "keras_version"]
+__all__ = ["import_keras", "keras_expmf", "keras_predict_matrix", "fit_keras", "keras_version"]
 
 
 def import_keras() -> Any:
@@ -112,6 +112,24 @@ def keras_theta(net: Any) -> np.ndarray:
     P = np.asarray(ops.convert_to_numpy(net.get_layer("products").embeddings), dtype=np.float64)
     S = np.asarray(ops.convert_to_numpy(net.get_layer("stores").embeddings), dtype=np.float64)
     return np.concatenate([P.ravel(), S.ravel()])
+
+
+def keras_predict_matrix(model: ExpMF, theta: np.ndarray, *, batch_size: int = 2**14) -> np.ndarray:
+    """The full :math:`m \times n` prediction of the Keras model with weights ``theta``.
+
+    Computed by Keras itself (``Model.predict`` on every (row, column) pair, float32), so
+    that a diagnosis such as the singular values of the fitted matrix is applied to the
+    Keras model's own output, not to a NumPy re-evaluation of its weights.
+    """
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    net = keras_expmf(model, theta)
+    m, n = model.shape
+    rows, cols = np.divmod(np.arange(m * n, dtype=np.int32), np.int32(n))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning,
+                                message=".*__array__ implementation.*")
+        pred = net.predict((rows[:, None], cols[:, None]), batch_size=batch_size, verbose=0)
+    return np.asarray(pred, dtype=np.float64).reshape(m, n)
 
 
 def _keras_callbacks(keras: Any, callbacks: Sequence[Callback]) -> list[Any]:
