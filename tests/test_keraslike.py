@@ -182,3 +182,45 @@ def test_reduce_lr_at_the_float32_floor_does_nothing():
     assert lrs[4] == float(np.float32(1e-4)) and cb.reductions == [2, 4]
     assert lrs[-1] == lrs[4]
     assert cb.wait == 3           # reset at the two cuts, not at the refused one (epoch 6)
+
+
+def test_divergence_raises_divergence_error_naming_optimizer_step_and_lr():
+    from mfbook.core import DivergenceError
+
+    d, f, theta0 = small_fit()
+    with pytest.raises(DivergenceError, match=r"fit_keras_like \(Adam\) diverged at step \d+ "
+                                              r"with learning rate 1000"):
+        fit_keras_like(f, theta0, Adam(1e3), batch_size=50, epochs=5, seed=0)
+    with pytest.raises(DivergenceError, match="more than 100 times its starting value"):
+        fit_keras_like(f, theta0, Adam(10.0), batch_size=50, epochs=5, seed=0,
+                       divergence_factor=100.0)
+    # a sensible rate passes the same rule
+    fit_keras_like(f, theta0, Adam(1e-2), batch_size=50, epochs=5, seed=0)
+
+
+def test_bad_arguments_raise_type_or_value_error_naming_them():
+    d, f, theta0 = small_fit()
+    with pytest.raises(TypeError, match="batch_size must be an integer"):
+        fit_keras_like(f, theta0, Adam(), batch_size=2.5, epochs=1)
+    with pytest.raises(TypeError, match="epochs must be an integer"):
+        fit_keras_like(f, theta0, Adam(), batch_size=5, epochs=True)
+    with pytest.raises(TypeError, match="optimizer must be a mfbook.core.Optimizer"):
+        fit_keras_like(f, theta0, "adam", batch_size=5, epochs=1)
+    with pytest.raises(TypeError, match="model must provide batch_loss_grad"):
+        fit_keras_like(object(), theta0, Adam(), batch_size=5, epochs=1)
+    with pytest.raises(TypeError, match="val must be a mfbook.core.Ratings"):
+        fit_keras_like(f, theta0, Adam(), batch_size=5, epochs=1, val=np.ones(3))
+    with pytest.raises(TypeError, match="callbacks must be mfbook.nmf.Callback"):
+        fit_keras_like(f, theta0, Adam(), batch_size=5, epochs=1, callbacks=[print])
+    with pytest.raises(TypeError, match="theta0 must hold real numbers"):
+        fit_keras_like(f, np.array(["a"] * 3), Adam(), batch_size=5, epochs=1)
+    with pytest.raises(TypeError, match="patience must be an integer"):
+        EarlyStopping(patience=2.0)
+    with pytest.raises(ValueError, match="min_lr must be in"):
+        ReduceLROnPlateau(min_lr=-1.0)
+    with pytest.raises(ValueError, match="min_delta must be a finite number"):
+        ReduceLROnPlateau(min_delta=np.nan)
+    with pytest.raises(TypeError, match="monitor must be"):
+        EarlyStopping(monitor=3)
+    with pytest.raises(TypeError, match="restore_best_weights must be True or False"):
+        EarlyStopping(restore_best_weights="yes")

@@ -34,7 +34,9 @@ from typing import Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
-from ..core import Optimizer, Ratings, SeedLike, as_generator, check_int
+from ..core import (DIVERGENCE_FACTOR, DivergenceError, DivergenceGuard, Optimizer, Ratings,
+                    SeedLike, as_generator, check_array, check_bool, check_int, check_option,
+                    check_real)
 
 __all__ = [
     "TrainState",
@@ -79,9 +81,14 @@ class Callback:
         pass
 
 
+def _check_monitor(monitor: str) -> str:
+    if not isinstance(monitor, str):
+        raise TypeError(f"monitor must be the name of a logged value (a str), got {monitor!r}")
+    return monitor
+
+
 def _direction(monitor: str, mode: str) -> str:
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    check_option("mode", mode, ("auto", "min", "max"))
     if mode != "auto":
         return mode
     return "max" if "acc" in monitor else "min"
@@ -133,13 +140,11 @@ class EarlyStopping(_MonitorCallback):
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
                  mode: str = "auto", restore_best_weights: bool = False) -> None:
-        if not (isinstance(patience, (int, np.integer)) and patience >= 0):
-            raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
-        self.monitor = monitor
-        self.min_delta = abs(float(min_delta))
-        self.patience = int(patience)
+        self.monitor = _check_monitor(monitor)
+        self.min_delta = abs(check_real("min_delta", min_delta))
+        self.patience = check_int("patience", patience, minimum=0)
         self.mode = _direction(monitor, mode)
-        self.restore_best_weights = bool(restore_best_weights)
+        self.restore_best_weights = check_bool("restore_best_weights", restore_best_weights)
         self.on_train_begin(None)
 
     def on_train_begin(self, state: TrainState | None) -> None:
@@ -192,21 +197,13 @@ class ReduceLROnPlateau(_MonitorCallback):
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
                  mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0,
                  min_lr: float = 0.0) -> None:
-        if not 0 <= factor < 1:
-            raise ValueError(f"factor must be in [0, 1), got {factor!r}")
-        if not (isinstance(patience, (int, np.integer)) and patience >= 0):
-            raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
-        if not (isinstance(cooldown, (int, np.integer)) and cooldown >= 0):
-            raise ValueError(f"cooldown must be an integer >= 0, got {cooldown!r}")
-        if not min_lr >= 0:
-            raise ValueError(f"min_lr must be >= 0, got {min_lr!r}")
-        self.monitor = monitor
-        self.factor = float(factor)
-        self.patience = int(patience)
+        self.monitor = _check_monitor(monitor)
+        self.factor = check_real("factor", factor, minimum=0.0, maximum=1.0, max_open=True)
+        self.patience = check_int("patience", patience, minimum=0)
         self.mode = _direction(monitor, mode)
-        self.min_delta = float(min_delta)
-        self.cooldown = int(cooldown)
-        self.min_lr = float(min_lr)
+        self.min_delta = abs(check_real("min_delta", min_delta))
+        self.cooldown = check_int("cooldown", cooldown, minimum=0)
+        self.min_lr = check_real("min_lr", min_lr, minimum=0.0)
         self.on_train_begin(None)
 
     def on_train_begin(self, state: TrainState | None) -> None:
@@ -318,6 +315,7 @@ def fit_keras_like(
     callbacks: Sequence[Callback] = (),
     seed: SeedLike = None,
     extra: Callable[[np.ndarray], dict[str, float]] | None = None,
+    divergence_factor: float = DIVERGENCE_FACTOR,
 ) -> KerasFit:
     """Train ``model`` from ``theta0`` like ``keras.Model.fit`` (see the module docstring).
 
@@ -339,15 +337,42 @@ def fit_keras_like(
     extra : callable, optional
         ``extra(theta)`` at the end of every epoch returns a dict of further numbers to
         record in ``history`` (diagnostics; not seen by the callbacks).
+    divergence_factor : float
+        A batch loss above this many times the loss at ``theta0`` counts as divergence
+        (:class:`mfbook.core.DivergenceGuard`).
+
+    Raises
+    ------
+    mfbook.core.DivergenceError
+        At the first batch whose loss is non-finite or exceeds ``divergence_factor`` times
+        the starting loss, or whose gradient is non-finite, naming the optimizer, the
+        step and the learning rate.  (A learning rate far too large sends the
+        log-factors to huge values in one step; without this check the run would drift
+        on to a model that predicts about 0 everywhere and report nothing.)
+    TypeError, ValueError
+        For a bad argument, naming it.
     """
-    theta = np.array(theta0, dtype=np.float64)
-    if theta.ndim != 1 or not np.all(np.isfinite(theta)):
-        raise ValueError(f"theta0 must be a finite 1-d array, got shape {theta.shape}")
-    for name, v in (("batch_size", batch_size), ("epochs", epochs)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    for name in ("batch_loss_grad", "mse", "penalty", "ratings"):
+        if not hasattr(model, name):
+            raise TypeError(f"model must provide {name} (e.g. a mfbook.nmf.ExpMF), "
+                            f"got {type(model).__name__}")
+    theta = check_array("theta0", theta0, ndim=1).copy()
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a mfbook.core.Optimizer, got {type(optimizer).__name__}")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    epochs = check_int("epochs", epochs, minimum=1)
     if val is not None and not isinstance(val, Ratings):
-        raise ValueError(f"val must be a Ratings, got {type(val).__name__}")
+        raise TypeError(f"val must be a mfbook.core.Ratings, got {type(val).__name__}")
+    if val is not None and val.shape != model.ratings.shape:
+        raise ValueError(f"val must have shape {model.ratings.shape}, got {val.shape}")
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be mfbook.nmf.Callback objects, got {type(cb).__name__}")
+    if extra is not None and not callable(extra):
+        raise TypeError(f"extra must be callable or None, got {type(extra).__name__}")
+    guard = DivergenceGuard(f"fit_keras_like ({getattr(optimizer, 'name', 'optimizer')})",
+                            factor=divergence_factor)
+    guard.start(model.mse(theta) + model.penalty(theta))
     N = model.ratings.nnz
     steps_per_epoch = -(-N // batch_size)
     batches = keras_like_batches(N, batch_size, epochs, seed)
@@ -366,9 +391,13 @@ def fit_keras_like(
         theta_start = theta.copy()
         total = 0.0
         for _, idx in zip(range(steps_per_epoch), batches):
-            mse_b, pen_b, grad = model.batch_loss_grad(theta, idx)
+            with np.errstate(over="ignore", invalid="ignore"):
+                mse_b, pen_b, grad = model.batch_loss_grad(theta, idx)
+            guard.check(mse_b + pen_b, step=n_steps, lr=float(optimizer.lr))
             if not np.all(np.isfinite(grad)):
-                raise FloatingPointError(f"non-finite gradient at epoch {epoch}, step {n_steps}")
+                raise DivergenceError(guard.message(
+                    f"the gradient became non-finite (epoch {epoch})", step=n_steps,
+                    lr=float(optimizer.lr)))
             total += len(idx) * (mse_b + pen_b)
             optimizer.step(theta, grad)
             n_steps += 1
