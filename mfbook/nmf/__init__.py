@@ -15,7 +15,8 @@
 from ._expmf import ExpMF, LBFGSRecord, fit_lbfgs
 from ._keraslike import (Callback, EarlyStopping, KerasFit, ReduceLROnPlateau, TrainState,
                          fit_keras_like, keras_like_batches)
-from ._keras import fit_keras, keras_expmf, keras_predict_matrix, keras_version
+from ._keras import (fit_keras, fit_keras_network, keras_expmf, keras_mlp, keras_predict_matrix,
+                     keras_version)
 from ._masked import (NMFResult, masked_frobenius, masked_kl, nmf_anls, nmf_hals, nmf_init,
                       nmf_mu)
 
@@ -24,5 +25,5 @@ __all__ = [
     "ExpMF", "LBFGSRecord", "fit_lbfgs",
     "TrainState", "Callback", "EarlyStopping", "ReduceLROnPlateau", "KerasFit", "fit_keras_like",
     "keras_like_batches", "fit_keras", "keras_expmf", "keras_predict_matrix",
-    "keras_version",
+    "keras_version", "keras_mlp", "fit_keras_network",
 ]

@@ -30,12 +30,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..core import Adam, Ratings, SeedLike, check_int
+from ..core import Adam, Ratings, SeedLike, check_int, check_real
 from ._expmf import ExpMF
 from ._keraslike import (Callback, EarlyStopping, KerasFit, ReduceLROnPlateau,
                          keras_like_batches)
 
-__all__ = ["import_keras", "keras_expmf", "keras_predict_matrix", "fit_keras", "keras_version"]
+__all__ = ["import_keras", "keras_expmf", "keras_predict_matrix", "fit_keras", "keras_version",
+           "keras_mlp", "fit_keras_network"]
 
 
 def import_keras() -> Any:
@@ -272,3 +273,82 @@ def fit_keras(
     return KerasFit(theta=theta_end, history=history, n_epochs=n_epochs, n_steps=n_epochs * steps,
                     stopped_epoch=stopped, restored_epoch=restored, wall_time=wall,
                     lr_reductions=reductions)
+
+
+def keras_mlp(shape: tuple[int, int], rank: int, n_steps: int, *, spacing: str = "log",
+              reg: float = 1e-6) -> Any:
+    """The question's second model: concatenated embeddings squeezed to one output.
+
+    Two ``Embedding`` tables of width ``rank`` (Keras' default uniform start, ``l2(reg)``)
+    are concatenated (width :math:`2k`), passed through ``n_steps`` blocks
+    ``Dense(d, activation="elu")`` + ``BatchNormalization`` with widths ``d`` interpolated
+    from :math:`2k` down to 1 (``spacing="log"``: geometrically, ``"linear"``: linearly,
+    rounded and made strictly decreasing, first and last dropped, as in the question), and
+    a final ``Dense(1, activation="exponential")``, so predictions stay positive.
+    """
+    m, n = (check_int("shape[0]", shape[0], minimum=1), check_int("shape[1]", shape[1], minimum=1))
+    rank = check_int("rank", rank, minimum=1)
+    n_steps = check_int("n_steps", n_steps, minimum=0)
+    if spacing not in ("log", "linear"):
+        raise ValueError(f"spacing must be 'log' or 'linear', got {spacing!r}")
+    keras = import_keras()
+    layers, ops = keras.layers, keras.ops
+    width = 2 * rank
+    if spacing == "log":
+        dims = np.exp(np.linspace(np.log(width), 0, n_steps + 2)).round().astype(int)
+    else:
+        dims = np.linspace(width, 1, n_steps + 2).round().astype(int)
+    for i in range(len(dims) - 1, 0, -1):       # strictly decreasing, as in the question
+        if dims[i - 1] <= dims[i]:
+            dims[i - 1] = dims[i] + 1
+    l2 = keras.regularizers.L2(reg) if reg > 0 else None
+    inputs = (keras.Input((1,), dtype="int32"), keras.Input((1,), dtype="int32"))
+    x = ops.concatenate([layers.Embedding(m, rank, embeddings_regularizer=l2)(inputs[0]),
+                         layers.Embedding(n, rank, embeddings_regularizer=l2)(inputs[1])], axis=-1)
+    for d in (dims[1:-1] if n_steps > 0 else []):
+        x = layers.BatchNormalization()(layers.Dense(int(d), activation="elu")(x))
+    out = ops.reshape(layers.Dense(1, activation="exponential")(x), (-1,))
+    return keras.Model(inputs, out)
+
+
+def fit_keras_network(net: Any, ratings: Ratings, *, lr: float, batch_size: int, epochs: int,
+                      val: Ratings | None = None, callbacks: Sequence[Callback] = (),
+                      seed: SeedLike = None) -> dict[str, Any]:
+    """Train any Keras model on (row, column) inputs with ``Model.fit`` and Keras' Adam.
+
+    Batches from :func:`keras_like_batches`, callbacks translated as in :func:`fit_keras`.
+    Returns the Keras history (``loss``, ``val_loss``, ``learning_rate`` per epoch) and the
+    final training and validation MSE of ``Model.predict`` (after any weight restore).
+    """
+    if not isinstance(ratings, Ratings):
+        raise TypeError(f"ratings must be a mfbook.core.Ratings, got {type(ratings).__name__}")
+    lr = check_real("lr", lr, minimum=0.0, min_open=True)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    epochs = check_int("epochs", epochs, minimum=1)
+    keras = import_keras()
+    net.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss="mse")
+    as_input = lambda R: (R.rows.astype(np.int32)[:, None], R.cols.astype(np.int32)[:, None])
+    rows, cols = as_input(ratings)
+    y = ratings.values.astype(np.float32)
+    steps = -(-ratings.nnz // batch_size)
+
+    def batches():
+        for idx in keras_like_batches(ratings.nnz, batch_size, epochs, seed):
+            yield (rows[idx], cols[idx]), y[idx]
+
+    validation = None if val is None else (as_input(val), val.values.astype(np.float32))
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning,
+                                message=".*__array__ implementation.*")
+        h = net.fit(batches(), steps_per_epoch=steps, epochs=epochs, verbose=0, shuffle=False,
+                    validation_data=validation, validation_batch_size=batch_size,
+                    callbacks=_keras_callbacks(keras, callbacks))
+        mse = lambda R: float(np.mean((np.asarray(net.predict(as_input(R), batch_size=2**14,
+                                                                verbose=0)) - R.values) ** 2))
+        out = {"history": {k: [float(v) for v in vals] for k, vals in h.history.items()},
+               "n_epochs": len(h.history["loss"]), "train_mse": mse(ratings),
+               "val_mse": mse(val) if val is not None else float("nan"),
+               "n_params": int(net.count_params())}
+    out["wall_time"] = time.perf_counter() - start
+    return out

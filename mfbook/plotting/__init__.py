@@ -20,3 +20,8 @@ from ._optimizers import (METHOD_COLORS, finish_axes, plot_convergence_factors, 
 
 __all__ += ["METHOD_COLORS", "plot_series", "finish_axes", "plot_convergence_factors",
             "plot_lr_sweep"]
+
+# Figures of chapter 5 (Keras against NumPy, the stalled run, NMF solvers by data seed).
+from ._nmf import plot_keras_vs_numpy, plot_runs_by_seed, plot_stalled_travel  # noqa: E402
+
+__all__ += ["plot_keras_vs_numpy", "plot_stalled_travel", "plot_runs_by_seed"]
