@@ -102,3 +102,18 @@ def test_fit_keras_refuses_bad_arguments(problem):
                   callbacks=[object()])
     with pytest.raises(TypeError, match="model"):
         keras_expmf("model", theta0)
+
+
+def test_mlp_variant_builds_and_trains(problem):
+    from mfbook.nmf import fit_keras_network, keras_mlp
+
+    model, V, _ = problem
+    net = keras_mlp(model.shape, 4, 2, spacing="log")
+    dense = [layer.units for layer in net.layers if layer.__class__.__name__ == "Dense"]
+    assert dense == [4, 2, 1]          # widths 8 -> 4 -> 2 -> 1, strictly decreasing
+    out = fit_keras_network(net, model.ratings, lr=3e-3, batch_size=256, epochs=3, val=V, seed=0)
+    assert out["n_epochs"] == 3 and np.isfinite(out["val_mse"]) and out["n_params"] > 0
+    with pytest.raises(ValueError, match="spacing"):
+        keras_mlp(model.shape, 4, 2, spacing="cubic")
+    with pytest.raises(TypeError, match="n_steps"):
+        keras_mlp(model.shape, 4, 2.0)
