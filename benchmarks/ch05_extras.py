@@ -1,7 +1,7 @@
 """Chapter 5: the question's MLP variant in Keras, and the relative-threshold schedule.
 
 Run from the repository root:
-    python benchmarks/ch05_extras.py           (about 10 minutes on a busy 2-core machine)
+    python benchmarks/ch05_extras.py           (130 s CPU; 13 min wall on a loaded 2-core machine)
     python benchmarks/ch05_extras.py --quick   (tiny sizes, seconds; CI)
 Writes ch05_extras.json (into benchmarks/results, or elsewhere with --quick).
 

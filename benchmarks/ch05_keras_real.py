@@ -1,7 +1,7 @@
 """Chapter 5: the seed's full experiment in real Keras, beside the NumPy trainer.
 
 Run from the repository root:
-    python benchmarks/ch05_keras_real.py           (about 10 minutes on a busy 2-core machine)
+    python benchmarks/ch05_keras_real.py           (545 s CPU; 35 min wall on a loaded 2-core machine)
     python benchmarks/ch05_keras_real.py --quick   (tiny sizes, under a minute; CI)
 Writes ch05_keras_real.json (into benchmarks/results, or elsewhere with --quick).
 

@@ -1,7 +1,7 @@
 """Chapter 5: the non-negative solvers run to convergence, over several data seeds.
 
 Run from the repository root:
-    python benchmarks/ch05_nmf_solvers.py           (about 15 minutes on a busy 2-core machine)
+    python benchmarks/ch05_nmf_solvers.py           (180 s CPU; 23 min wall on a loaded 2-core machine)
     python benchmarks/ch05_nmf_solvers.py --quick   (tiny sizes, seconds; CI)
 Writes ch05_nmf_solvers.json (into benchmarks/results, or elsewhere with --quick).
 

@@ -197,3 +197,33 @@ def test_non_finite_loss_raises_divergence_error():
     H0[:, 1] = 0.0
     with pytest.raises(DivergenceError, match="MU-frobenius diverged at step 1"):
         nmf_mu(R, 2, W0=W0, H0=H0, floor=0.0)
+
+
+def test_chapter5_figures_draw():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mfbook.core import Adam
+    from mfbook.nmf import ExpMF, fit_keras_like
+    from mfbook.plotting import plot_keras_vs_numpy, plot_runs_by_seed, plot_stalled_travel
+
+    rows = [{"method": m, "data_seed": s, "ratio": r} for m, s, r in
+            [("ANLS", 0, 1.1), ("ANLS", 1, 0.5), ("HALS", 0, 18.0), ("HALS", 1, 3.0)]]
+    fig, ax = plt.subplots()
+    plot_runs_by_seed(ax, rows, ["ANLS", "HALS"])
+    assert len(ax.get_xticklabels()) == 2 and ax.get_yscale() == "log"
+    hist = {"lr": np.full(10, 1e-3), "val_mse": np.linspace(2, 1, 10), "sv2": np.full(10, 1e-4),
+            "dist0": np.linspace(0, 1, 10)}
+    fig, axes = plt.subplots(1, 2)
+    plot_stalled_travel(axes, hist, cut=5, steps_per_epoch=3, reference=0.1)
+    assert axes[1].lines[1].get_ydata()[-1] == pytest.approx(10 * 3 * 1e-3)
+    d = sales_matrix(n_products=30, n_stores=10, rank=3, seed=0)
+    f = ExpMF(d.observed, 2)
+    runs = [fit_keras_like(f, f.keras_uniform_init(seed=0), Adam(1e-2), batch_size=50, epochs=4,
+                           val=d.hidden(), seed=s) for s in (0, 1)]
+    fig, axes = plt.subplots(1, 2)
+    plot_keras_vs_numpy(axes, *runs)
+    assert len(axes[0].lines) == 4 and axes[1].get_yscale() == "log"
+    plt.close("all")
