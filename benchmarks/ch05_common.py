@@ -55,3 +55,21 @@ def sv_ratios(model: ExpMF):
 def save(name: str, payload: dict):
     """Compact JSON (the chapter 5 files hold long histories)."""
     return save_results(name, payload, compact=True)
+
+
+def parse(description: str):
+    """Parse ``--quick`` (tiny sizes, seconds, for CI); a quick run never writes into
+    ``benchmarks/results``, only where ``MFBOOK_RESULTS_DIR`` points (a temporary directory
+    when unset)."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes for CI; never overwrites benchmarks/results")
+    args = parser.parse_args()
+    if args.quick and not os.environ.get("MFBOOK_RESULTS_DIR"):
+        os.environ["MFBOOK_RESULTS_DIR"] = tempfile.mkdtemp(prefix="mfbook-quick-")
+    if args.quick:
+        print(f"quick mode: results go to {os.environ['MFBOOK_RESULTS_DIR']}", flush=True)
+    return args

@@ -154,3 +154,31 @@ def test_fit_lbfgs_decreases_and_records():
     assert np.all(np.diff(rec.loss) <= 1e-12 * rec.loss[:-1])
     with pytest.raises(ValueError, match="maxiter"):
         fit_lbfgs(f, rec.theta, maxiter=0)
+
+
+def test_bad_types_and_non_finite_starts_are_refused():
+    from mfbook.core import DivergenceError
+    from mfbook.nmf import fit_lbfgs
+
+    f, theta, _ = small_problem()
+    with pytest.raises(TypeError, match="ratings must be a mfbook.core.Ratings"):
+        ExpMF(np.ones((3, 3)), 2)
+    with pytest.raises(TypeError, match="rank must be an integer"):
+        ExpMF(f.ratings, 2.0)
+    with pytest.raises(TypeError, match="reg must be a real number"):
+        ExpMF(f.ratings, 2, reg="small")
+    bad = theta.copy()
+    bad[3] = np.nan
+    with pytest.raises(ValueError, match="theta must be finite, found 1 NaN"):
+        f.loss_grad(bad)
+    with pytest.raises(ValueError, match="theta must be finite"):
+        fit_lbfgs(f, bad, maxiter=5)
+    with pytest.raises(ValueError, match="memory must be an integer in"):
+        fit_lbfgs(f, theta, maxiter=5, memory=0)
+    with pytest.raises(TypeError, match="maxiter must be an integer"):
+        fit_lbfgs(f, theta, maxiter=5.0)
+    with pytest.raises(TypeError, match="model must be a mfbook.nmf.ExpMF"):
+        fit_lbfgs("model", theta)
+    huge = np.full(f.dim, 400.0)       # exp(800) overflows: the start loss is infinite
+    with pytest.raises(DivergenceError, match="L-BFGS.*not finite"):
+        fit_lbfgs(f, huge, maxiter=5)

@@ -61,8 +61,9 @@ def test_reduce_lr_on_plateau_rules():
     # Fires at epoch 2 (two epochs without beating 5.0 - 0.1); 4.95 is no improvement;
     # 4.8 is; afterwards the rate is already at min_lr and stays there.
     assert lrs[:2] == [1e-3, 1e-3]
-    assert all(math.isclose(v, 1e-4) for v in lrs[2:])
-    assert rl.reductions == [2]
+    assert all(math.isclose(v, 1e-4, rel_tol=1e-6) for v in lrs[2:])
+    # epoch 6: the float32 rounding step 1.0000000475e-4 -> 9.9999997e-5, as in Keras
+    assert rl.reductions == [2, 6]
 
 
 def test_reduce_lr_cooldown_holds_wait_at_zero():
@@ -170,3 +171,56 @@ def test_fit_is_reproducible_and_validates():
         fit_keras_like(f, theta0, Adam(), batch_size=0, epochs=1)
     with pytest.raises(ValueError, match="theta0"):
         fit_keras_like(f, np.full(3, np.nan), Adam(), batch_size=5, epochs=1)
+
+
+def test_reduce_lr_at_the_float32_floor_does_nothing():
+    """Keras compares its float32 rate with float32(min_lr): at the floor no further cut, and
+    ``wait`` is not reset (it keeps counting)."""
+    cb = ReduceLROnPlateau(patience=2, min_delta=0.1, min_lr=1e-4)
+    _, _, lrs = drive(cb, [10.0] * 8, key="val_loss", lr=1e-3)
+    assert lrs[2] == float(np.float32(1e-3)) * 0.1 > np.float32(1e-4)
+    assert lrs[4] == float(np.float32(1e-4)) and cb.reductions == [2, 4]
+    assert lrs[-1] == lrs[4]
+    assert cb.wait == 3           # reset at the two cuts, not at the refused one (epoch 6)
+
+
+def test_divergence_raises_divergence_error_naming_optimizer_step_and_lr():
+    from mfbook.core import DivergenceError
+
+    d, f, theta0 = small_fit()
+    with pytest.raises(DivergenceError, match=r"fit_keras_like \(Adam\) diverged at step \d+ "
+                                              r"with learning rate 1000"):
+        fit_keras_like(f, theta0, Adam(1e3), batch_size=50, epochs=5, seed=0)
+    with pytest.raises(DivergenceError, match="more than 100 times its starting value"):
+        fit_keras_like(f, theta0, Adam(10.0), batch_size=50, epochs=5, seed=0,
+                       divergence_factor=100.0)
+    # a sensible rate passes the same rule
+    fit_keras_like(f, theta0, Adam(1e-2), batch_size=50, epochs=5, seed=0)
+
+
+def test_bad_arguments_raise_type_or_value_error_naming_them():
+    d, f, theta0 = small_fit()
+    with pytest.raises(TypeError, match="batch_size must be an integer"):
+        fit_keras_like(f, theta0, Adam(), batch_size=2.5, epochs=1)
+    with pytest.raises(TypeError, match="epochs must be an integer"):
+        fit_keras_like(f, theta0, Adam(), batch_size=5, epochs=True)
+    with pytest.raises(TypeError, match="optimizer must be a mfbook.core.Optimizer"):
+        fit_keras_like(f, theta0, "adam", batch_size=5, epochs=1)
+    with pytest.raises(TypeError, match="model must provide batch_loss_grad"):
+        fit_keras_like(object(), theta0, Adam(), batch_size=5, epochs=1)
+    with pytest.raises(TypeError, match="val must be a mfbook.core.Ratings"):
+        fit_keras_like(f, theta0, Adam(), batch_size=5, epochs=1, val=np.ones(3))
+    with pytest.raises(TypeError, match="callbacks must be mfbook.nmf.Callback"):
+        fit_keras_like(f, theta0, Adam(), batch_size=5, epochs=1, callbacks=[print])
+    with pytest.raises(TypeError, match="theta0 must hold real numbers"):
+        fit_keras_like(f, np.array(["a"] * 3), Adam(), batch_size=5, epochs=1)
+    with pytest.raises(TypeError, match="patience must be an integer"):
+        EarlyStopping(patience=2.0)
+    with pytest.raises(ValueError, match="min_lr must be in"):
+        ReduceLROnPlateau(min_lr=-1.0)
+    with pytest.raises(ValueError, match="min_delta must be a finite number"):
+        ReduceLROnPlateau(min_delta=np.nan)
+    with pytest.raises(TypeError, match="monitor must be"):
+        EarlyStopping(monitor=3)
+    with pytest.raises(TypeError, match="restore_best_weights must be True or False"):
+        EarlyStopping(restore_best_weights="yes")

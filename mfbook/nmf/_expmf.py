@@ -46,7 +46,8 @@ from scipy.optimize import minimize
 
 from . import _dense
 from ._dense import product_entries
-from ..core import Ratings, SeedLike, as_generator, check_array, product_svd
+from ..core import (DivergenceError, DivergenceGuard, Ratings, SeedLike, as_generator,
+                    check_array, check_int, check_real, product_svd)
 from ..core import one_blas_thread as _one_blas_thread
 
 __all__ = ["ExpMF", "LBFGSRecord", "fit_lbfgs"]
@@ -82,14 +83,10 @@ class ExpMF:
 
     def __init__(self, ratings: Ratings, rank: int, *, reg: float = 0.0) -> None:
         if not isinstance(ratings, Ratings):
-            raise ValueError(f"ratings must be a mfbook.core.Ratings, got {type(ratings).__name__}")
-        if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
-            raise ValueError(f"rank must be an integer >= 1, got {rank!r}")
-        if not (np.isfinite(reg) and reg >= 0):
-            raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
+            raise TypeError(f"ratings must be a mfbook.core.Ratings, got {type(ratings).__name__}")
         self.ratings = ratings
-        self.rank = int(rank)
-        self.reg = float(reg)
+        self.rank = check_int("rank", rank, minimum=1)
+        self.reg = check_real("reg", reg, minimum=0.0)
         m, n = ratings.shape
         self.shape = (m, n)
         self.dim = (m + n) * self.rank
@@ -297,12 +294,15 @@ class ExpMF:
 
     # ------------------------------------------------------------------ validation
     def check_theta(self, theta: np.ndarray) -> np.ndarray:
-        theta = np.asarray(theta, dtype=np.float64)
+        theta = check_array("theta", theta, finite=False)
         if theta.shape != (self.dim,):
             raise ValueError(
                 f"theta must have shape ({self.dim},) for m={self.shape[0]}, n={self.shape[1]}, "
                 f"k={self.rank}; got {theta.shape}"
             )
+        if not np.all(np.isfinite(theta)):
+            raise ValueError(f"theta must be finite, found {int(np.sum(~np.isfinite(theta)))} "
+                             "NaN or infinite entries")
         return theta
 
     def _check_index(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -353,9 +353,15 @@ def fit_lbfgs(model: ExpMF, theta0: np.ndarray, *, maxiter: int = 1000,
     ``maxiter`` iterations unless the line search fails; the mean-squared objective has
     gradients far below SciPy's default ``gtol`` long before the fit is accurate.
     """
+    if not isinstance(model, ExpMF):
+        raise TypeError(f"model must be a mfbook.nmf.ExpMF, got {type(model).__name__}")
     theta0 = model.check_theta(theta0)
-    if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 1:
-        raise ValueError(f"maxiter must be a positive integer, got {maxiter!r}")
+    maxiter = check_int("maxiter", maxiter, minimum=1)
+    memory = check_int("memory", memory, minimum=1)
+    if val is not None and not isinstance(val, Ratings):
+        raise TypeError(f"val must be a mfbook.core.Ratings, got {type(val).__name__}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        DivergenceGuard("L-BFGS").start(model.loss(theta0))
     rec: dict[str, list[float]] = {"loss": [], "train": [], "val": [], "t": []}
     clock = {"start": time.perf_counter(), "pause": 0.0}
 
@@ -369,9 +375,13 @@ def fit_lbfgs(model: ExpMF, theta0: np.ndarray, *, maxiter: int = 1000,
         clock["pause"] += time.perf_counter() - t0
 
     record(theta0)
-    res = minimize(model.loss_grad, theta0, jac=True, method="L-BFGS-B", callback=record,
-                          options={"maxiter": int(maxiter), "maxfun": 2 * int(maxiter),
-                                   "ftol": 0.0, "gtol": 0.0, "maxcor": int(memory)})
+    with np.errstate(over="ignore", invalid="ignore"):
+        res = minimize(model.loss_grad, theta0, jac=True, method="L-BFGS-B", callback=record,
+                       options={"maxiter": maxiter, "maxfun": 2 * maxiter,
+                                "ftol": 0.0, "gtol": 0.0, "maxcor": memory})
+    if not np.isfinite(res.fun) or not np.all(np.isfinite(res.x)):
+        raise DivergenceError(f"L-BFGS diverged after {res.nit} iterations: the loss became "
+                              f"{res.fun!r} ({res.message})")
     return LBFGSRecord(theta=res.x, loss=np.array(rec["loss"]), train_mse=np.array(rec["train"]),
                        val_mse=np.array(rec["val"]), times=np.array(rec["t"]),
                        n_iter=int(res.nit), message=str(res.message))

@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
-from ..core import Optimizer, Ratings, SeedLike, as_generator
+from ..core import (DIVERGENCE_FACTOR, DivergenceError, DivergenceGuard, Optimizer, Ratings,
+                    SeedLike, as_generator, check_array, check_bool, check_int, check_option,
+                    check_real)
 
 __all__ = [
     "TrainState",
@@ -43,6 +45,7 @@ __all__ = [
     "ReduceLROnPlateau",
     "KerasFit",
     "fit_keras_like",
+    "keras_like_batches",
 ]
 
 
@@ -78,9 +81,14 @@ class Callback:
         pass
 
 
+def _check_monitor(monitor: str) -> str:
+    if not isinstance(monitor, str):
+        raise TypeError(f"monitor must be the name of a logged value (a str), got {monitor!r}")
+    return monitor
+
+
 def _direction(monitor: str, mode: str) -> str:
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    check_option("mode", mode, ("auto", "min", "max"))
     if mode != "auto":
         return mode
     return "max" if "acc" in monitor else "min"
@@ -132,13 +140,11 @@ class EarlyStopping(_MonitorCallback):
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
                  mode: str = "auto", restore_best_weights: bool = False) -> None:
-        if not (isinstance(patience, (int, np.integer)) and patience >= 0):
-            raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
-        self.monitor = monitor
-        self.min_delta = abs(float(min_delta))
-        self.patience = int(patience)
+        self.monitor = _check_monitor(monitor)
+        self.min_delta = abs(check_real("min_delta", min_delta))
+        self.patience = check_int("patience", patience, minimum=0)
         self.mode = _direction(monitor, mode)
-        self.restore_best_weights = bool(restore_best_weights)
+        self.restore_best_weights = check_bool("restore_best_weights", restore_best_weights)
         self.on_train_begin(None)
 
     def on_train_begin(self, state: TrainState | None) -> None:
@@ -179,27 +185,25 @@ class ReduceLROnPlateau(_MonitorCallback):
     ``wait = 0``.  Otherwise, outside a cooldown, ``wait += 1`` and when
     ``wait >= patience`` and ``lr > min_lr`` the rate becomes ``max(lr * factor, min_lr)``,
     ``wait = 0`` and a cooldown of ``cooldown`` epochs starts (during which ``wait`` is held
-    at 0).  ``best`` is never reset by a reduction.
+    at 0).  ``best`` is never reset by a reduction.  As in Keras, the rate is compared
+    with ``min_lr`` in float32 and stored in float32 (Keras keeps it in a float32
+    variable).  So from 1e-3 with ``min_lr=1e-4`` the first cut gives
+    float32(1.0000000475e-4), which is still above float32(1e-4) = 9.9999997e-5; the
+    next plateau "cuts" once more, to 9.9999997e-5 (a change of 5e-8 relative, listed in
+    ``reductions`` as Keras reports it); after that nothing happens and ``wait`` keeps
+    growing.
     """
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
                  mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0,
                  min_lr: float = 0.0) -> None:
-        if not 0 <= factor < 1:
-            raise ValueError(f"factor must be in [0, 1), got {factor!r}")
-        if not (isinstance(patience, (int, np.integer)) and patience >= 0):
-            raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
-        if not (isinstance(cooldown, (int, np.integer)) and cooldown >= 0):
-            raise ValueError(f"cooldown must be an integer >= 0, got {cooldown!r}")
-        if not min_lr >= 0:
-            raise ValueError(f"min_lr must be >= 0, got {min_lr!r}")
-        self.monitor = monitor
-        self.factor = float(factor)
-        self.patience = int(patience)
+        self.monitor = _check_monitor(monitor)
+        self.factor = check_real("factor", factor, minimum=0.0, maximum=1.0, max_open=True)
+        self.patience = check_int("patience", patience, minimum=0)
         self.mode = _direction(monitor, mode)
-        self.min_delta = float(min_delta)
-        self.cooldown = int(cooldown)
-        self.min_lr = float(min_lr)
+        self.min_delta = abs(check_real("min_delta", min_delta))
+        self.cooldown = check_int("cooldown", cooldown, minimum=0)
+        self.min_lr = check_real("min_lr", min_lr, minimum=0.0)
         self.on_train_begin(None)
 
     def on_train_begin(self, state: TrainState | None) -> None:
@@ -219,14 +223,37 @@ class ReduceLROnPlateau(_MonitorCallback):
         elif self.cooldown_counter == 0:
             self.wait += 1
             if self.wait >= self.patience:
-                old_lr = float(state.optimizer.lr)
+                # Keras keeps the rate in a float32 variable and compares it with the
+                # float32 min_lr: at the floor no further "reduction" happens, and then
+                # wait is not reset either.
+                old_lr = float(np.float32(state.optimizer.lr))
                 if old_lr > np.float32(self.min_lr):
-                    new_lr = max(old_lr * self.factor, self.min_lr)
+                    new_lr = float(np.float32(max(old_lr * self.factor, self.min_lr)))
                     state.optimizer.lr = new_lr
                     self.cooldown_counter = self.cooldown
                     self.wait = 0
                     if new_lr != old_lr:
                         self.reductions.append(epoch)
+
+
+def keras_like_batches(n: int, batch_size: int, epochs: int,
+                       seed: SeedLike = None) -> Iterator[np.ndarray]:
+    """The batches of ``fit(shuffle=True)``: per epoch a fresh permutation of ``0..n-1``, cut
+    into consecutive pieces of ``batch_size`` (the last one smaller).
+
+    The permutations are ``rng.permutation(n)``, one per epoch, from ``as_generator(seed)``;
+    :func:`fit_keras_like` and :func:`mfbook.nmf.fit_keras` both draw their batches here,
+    so the same ``seed`` gives both trainers the same batches in the same order.  The
+    generator is lazy: a run that stops early draws no further permutations.
+    """
+    n = check_int("n", n, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    epochs = check_int("epochs", epochs, minimum=1)
+    rng = as_generator(seed)
+    for _ in range(epochs):
+        perm = rng.permutation(n)
+        for lo in range(0, n, batch_size):
+            yield perm[lo:lo + batch_size]
 
 
 class BatchModel(Protocol):
@@ -288,6 +315,7 @@ def fit_keras_like(
     callbacks: Sequence[Callback] = (),
     seed: SeedLike = None,
     extra: Callable[[np.ndarray], dict[str, float]] | None = None,
+    divergence_factor: float = DIVERGENCE_FACTOR,
 ) -> KerasFit:
     """Train ``model`` from ``theta0`` like ``keras.Model.fit`` (see the module docstring).
 
@@ -309,17 +337,45 @@ def fit_keras_like(
     extra : callable, optional
         ``extra(theta)`` at the end of every epoch returns a dict of further numbers to
         record in ``history`` (diagnostics; not seen by the callbacks).
+    divergence_factor : float
+        A batch loss above this many times the loss at ``theta0`` counts as divergence
+        (:class:`mfbook.core.DivergenceGuard`).
+
+    Raises
+    ------
+    mfbook.core.DivergenceError
+        At the first batch whose loss is non-finite or exceeds ``divergence_factor`` times
+        the starting loss, or whose gradient is non-finite, naming the optimizer, the
+        step and the learning rate.  (A learning rate far too large sends the
+        log-factors to huge values in one step; without this check the run would drift
+        on to a model that predicts about 0 everywhere and report nothing.)
+    TypeError, ValueError
+        For a bad argument, naming it.
     """
-    theta = np.array(theta0, dtype=np.float64)
-    if theta.ndim != 1 or not np.all(np.isfinite(theta)):
-        raise ValueError(f"theta0 must be a finite 1-d array, got shape {theta.shape}")
-    for name, v in (("batch_size", batch_size), ("epochs", epochs)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    for name in ("batch_loss_grad", "mse", "penalty", "ratings"):
+        if not hasattr(model, name):
+            raise TypeError(f"model must provide {name} (e.g. a mfbook.nmf.ExpMF), "
+                            f"got {type(model).__name__}")
+    theta = check_array("theta0", theta0, ndim=1).copy()
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a mfbook.core.Optimizer, got {type(optimizer).__name__}")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    epochs = check_int("epochs", epochs, minimum=1)
     if val is not None and not isinstance(val, Ratings):
-        raise ValueError(f"val must be a Ratings, got {type(val).__name__}")
-    rng = as_generator(seed)
+        raise TypeError(f"val must be a mfbook.core.Ratings, got {type(val).__name__}")
+    if val is not None and val.shape != model.ratings.shape:
+        raise ValueError(f"val must have shape {model.ratings.shape}, got {val.shape}")
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be mfbook.nmf.Callback objects, got {type(cb).__name__}")
+    if extra is not None and not callable(extra):
+        raise TypeError(f"extra must be callable or None, got {type(extra).__name__}")
+    guard = DivergenceGuard(f"fit_keras_like ({getattr(optimizer, 'name', 'optimizer')})",
+                            factor=divergence_factor)
+    guard.start(model.mse(theta) + model.penalty(theta))
     N = model.ratings.nnz
+    steps_per_epoch = -(-N // batch_size)
+    batches = keras_like_batches(N, batch_size, epochs, seed)
     state = TrainState(theta, optimizer)
     optimizer.reset(theta)
     for cb in callbacks:
@@ -333,13 +389,15 @@ def fit_keras_like(
     for epoch in range(epochs):
         lr_epoch = float(optimizer.lr)
         theta_start = theta.copy()
-        perm = rng.permutation(N)
         total = 0.0
-        for lo in range(0, N, batch_size):
-            idx = perm[lo:lo + batch_size]
-            mse_b, pen_b, grad = model.batch_loss_grad(theta, idx)
+        for _, idx in zip(range(steps_per_epoch), batches):
+            with np.errstate(over="ignore", invalid="ignore"):
+                mse_b, pen_b, grad = model.batch_loss_grad(theta, idx)
+            guard.check(mse_b + pen_b, step=n_steps, lr=float(optimizer.lr))
             if not np.all(np.isfinite(grad)):
-                raise FloatingPointError(f"non-finite gradient at epoch {epoch}, step {n_steps}")
+                raise DivergenceError(guard.message(
+                    f"the gradient became non-finite (epoch {epoch})", step=n_steps,
+                    lr=float(optimizer.lr)))
             total += len(idx) * (mse_b + pen_b)
             optimizer.step(theta, grad)
             n_steps += 1

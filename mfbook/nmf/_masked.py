@@ -16,7 +16,8 @@ on the observed entries :math:`\\Omega` only (the mask :math:`M_{ij} = 1` on
               - r_{ij} + (WH^\\top)_{ij}\\Big)
     \\qquad\\text{(generalized Kullback-Leibler)}.
 
-Three solvers, each costing :math:`O(|\\Omega| k)` per iteration:
+Four solvers, each costing :math:`O(|\\Omega| k)` per iteration (ANLS
+:math:`O(|\\Omega| k^2 + (m+n)k^3)`):
 
 * :func:`nmf_mu` with ``loss="frobenius"`` -- the multiplicative updates of Lee and Seung
   with the mask inside both products,
@@ -31,6 +32,9 @@ Three solvers, each costing :math:`O(|\\Omega| k)` per iteration:
   :math:`W_{ia} \\leftarrow \\max\\big(\\epsilon, \\frac{\\sum_{j\\in\\Omega_i} t_{ij} H_{ja}}
   {\\sum_{j\\in\\Omega_i} H_{ja}^2}\\big)` with :math:`t` the residual without component
   :math:`a`.
+* :func:`nmf_anls` -- alternating non-negative least squares: all of :math:`W` (then
+  all of :math:`H`) at once, each row the exact solution of a non-negative least-squares
+  problem :math:`\\min_{w \\ge 0} \\sum_{j \\in \\Omega_i} (r_{ij} - w^\\top h_j)^2`.
 
 Monotonicity (tested): each multiplicative update minimizes a separable auxiliary
 function that majorizes the loss and touches it at the current point (Lee and Seung's
@@ -50,11 +54,12 @@ from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import nnls
 
 from . import _dense
 from ._dense import product_entries
-from ..core import Ratings, SeedLike, as_generator
-from ..core import one_blas_thread
+from ..core import (DivergenceGuard, Ratings, SeedLike, as_generator, check_array, check_int,
+                    check_real, one_blas_thread)
 
 __all__ = [
     "NMFResult",
@@ -63,6 +68,7 @@ __all__ = [
     "masked_kl",
     "nmf_mu",
     "nmf_hals",
+    "nmf_anls",
 ]
 
 
@@ -82,6 +88,12 @@ class NMFResult:
     times : ndarray, shape (n_iter + 1,)
         Cumulative seconds spent in the updates (evaluation of the records excluded).
     method : str
+    converged : bool
+        True if the run stopped because the relative decrease of the loss over one
+        iteration fell to ``tol`` or below (see :func:`nmf_anls`); False if it used its
+        whole iteration budget.
+    n_iter : int
+        Iterations done.
     """
 
     W: np.ndarray
@@ -91,6 +103,7 @@ class NMFResult:
     val_mse: np.ndarray
     times: np.ndarray
     method: str
+    converged: bool = False
     n_iter: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -142,9 +155,8 @@ class _Omega:
 
 def _check_ratings(ratings: Ratings, rank: int, *, positive: bool) -> None:
     if not isinstance(ratings, Ratings):
-        raise ValueError(f"ratings must be a mfbook.core.Ratings, got {type(ratings).__name__}")
-    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
-        raise ValueError(f"rank must be an integer >= 1, got {rank!r}")
+        raise TypeError(f"ratings must be a mfbook.core.Ratings, got {type(ratings).__name__}")
+    check_int("rank", rank, minimum=1)
     if np.any(ratings.values < 0):
         raise ValueError("ratings must be non-negative for NMF, found a negative value")
     if positive and np.all(ratings.values == 0):
@@ -159,11 +171,9 @@ def _check_ratings(ratings: Ratings, rank: int, *, positive: bool) -> None:
 
 
 def _check_factor(name: str, X: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    X = np.array(X, dtype=np.float64)
-    if X.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {X.shape}")
-    if not np.all(np.isfinite(X)) or np.any(X < 0):
-        raise ValueError(f"{name} must be finite and non-negative")
+    X = check_array(name, X, shape=shape).copy()
+    if np.any(X < 0):
+        raise ValueError(f"{name} must be non-negative, found {int(np.sum(X < 0))} negative entries")
     return X
 
 
@@ -202,7 +212,8 @@ def masked_kl(ratings: Ratings, W: np.ndarray, H: np.ndarray) -> float:
     return _kl(ratings.values, product_entries(W, H, ratings.rows, ratings.cols))
 
 
-def _run(ratings, rank, W0, H0, seed, n_iter, val, floor, method, update, objective) -> NMFResult:
+def _run(ratings, rank, W0, H0, seed, n_iter, val, floor, method, update, objective,
+         tol=0.0) -> NMFResult:
     m, n = ratings.shape
     if W0 is None or H0 is None:
         W_init, H_init = nmf_init(ratings, rank, seed)
@@ -210,12 +221,13 @@ def _run(ratings, rank, W0, H0, seed, n_iter, val, floor, method, update, object
         H0 = H_init if H0 is None else H0
     W = _check_factor("W0", W0, (m, rank))
     H = _check_factor("H0", H0, (n, rank))
-    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0:
-        raise ValueError(f"n_iter must be an integer >= 0, got {n_iter!r}")
-    if not floor >= 0:
-        raise ValueError(f"floor must be >= 0, got {floor!r}")
-    if val is not None and (not isinstance(val, Ratings) or val.shape != ratings.shape):
-        raise ValueError(f"val must be a Ratings of shape {ratings.shape}")
+    n_iter = check_int("n_iter", n_iter, minimum=0)
+    floor = check_real("floor", floor, minimum=0.0)
+    tol = check_real("tol", tol, minimum=0.0)
+    if val is not None and not isinstance(val, Ratings):
+        raise TypeError(f"val must be a mfbook.core.Ratings, got {type(val).__name__}")
+    if val is not None and val.shape != ratings.shape:
+        raise ValueError(f"val must have shape {ratings.shape}, got {val.shape}")
     np.maximum(W, floor, out=W)
     np.maximum(H, floor, out=H)
     losses, tr, va, times = [], [], [], []
@@ -232,12 +244,21 @@ def _run(ratings, rank, W0, H0, seed, n_iter, val, floor, method, update, object
         times.append(elapsed)
 
     record()
-    for _ in range(n_iter):
+    guard = DivergenceGuard(method)
+    guard.start(losses[0])
+    converged = False
+    for it in range(1, n_iter + 1):
         start = time.perf_counter()
-        update(W, H)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            update(W, H)
         elapsed += time.perf_counter() - start
         record()
-    return NMFResult(W, H, np.array(losses), np.array(tr), np.array(va), np.array(times), method)
+        guard.check(losses[-1], step=it)
+        if tol > 0 and losses[-2] - losses[-1] <= tol * losses[-2]:
+            converged = True
+            break
+    return NMFResult(W, H, np.array(losses), np.array(tr), np.array(va), np.array(times), method,
+                     converged)
 
 
 def nmf_mu(
@@ -251,6 +272,7 @@ def nmf_mu(
     seed: SeedLike = None,
     val: Ratings | None = None,
     floor: float = 1e-12,
+    tol: float = 0.0,
 ) -> NMFResult:
     """Masked multiplicative updates (Lee and Seung) for the Frobenius or the KL loss.
 
@@ -273,6 +295,15 @@ def nmf_mu(
         Held-out entries whose MSE is recorded after each iteration.
     floor : float
         Lower bound :math:`\\epsilon \\ge 0` for every entry of the factors.
+    tol : float
+        Stop early when one iteration lowers the loss by at most ``tol`` times its value
+        (0, the default, runs all ``n_iter`` iterations).
+
+    Raises
+    ------
+    mfbook.core.DivergenceError
+        If the loss becomes non-finite (e.g. a factor column collapsed to zero with
+        ``floor=0``) or grows past :data:`mfbook.core.DIVERGENCE_FACTOR` times its start.
     """
     _check_ratings(ratings, rank, positive=True)
     if loss not in ("frobenius", "kl"):
@@ -298,7 +329,8 @@ def nmf_mu(
                 np.maximum(H, floor, out=H)
 
         objective = _kl
-    return _run(ratings, rank, W0, H0, seed, n_iter, val, floor, f"MU-{loss}", update, objective)
+    return _run(ratings, rank, W0, H0, seed, n_iter, val, floor, f"MU-{loss}", update, objective,
+                tol=tol)
 
 
 def nmf_hals(
@@ -311,6 +343,7 @@ def nmf_hals(
     seed: SeedLike = None,
     val: Ratings | None = None,
     floor: float = 1e-12,
+    tol: float = 0.0,
 ) -> NMFResult:
     """Masked HALS for the Frobenius loss: exact non-negative updates of one column at a time.
 
@@ -327,6 +360,7 @@ def nmf_hals(
     The residual vector on :math:`\\Omega` is updated in place, so a sweep costs
     :math:`O(|\\Omega| k)`.  Parameters as in :func:`nmf_mu`; ``floor`` must be > 0 so that
     no column of a factor becomes exactly zero (which would leave the next denominator 0).
+    ``tol`` as in :func:`nmf_mu`.
     """
     _check_ratings(ratings, rank, positive=True)
     if not floor > 0:
@@ -362,4 +396,92 @@ def nmf_hals(
                 E = T - M * np.outer(W[:, a], H[:, a])
 
     update = update_dense if om.dense else update_sparse
-    return _run(ratings, rank, W0, H0, seed, n_iter, val, floor, "HALS", update, _frobenius)
+    return _run(ratings, rank, W0, H0, seed, n_iter, val, floor, "HALS", update, _frobenius,
+                tol=tol)
+
+
+def _nnls_rows(G: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Row by row :math:`\\arg\\min_{w \\ge 0} w^\\top G_i w - 2 c_i^\\top w` for SPD ``G_i``.
+
+    The unconstrained minimizer :math:`G_i^{-1} c_i` is the answer wherever it is
+    non-negative (the problem is convex); the other rows go to SciPy's exact active-set
+    solver (Lawson-Hanson) in the form :math:`\\min_{w\\ge0} \\lVert L_i^\\top w - L_i^{-1}
+    c_i\\rVert^2` with :math:`G_i = L_i L_i^\\top`, which has the same minimizer.
+    """
+    k = G.shape[1]
+    # A relative jitter of 1e-12 keeps the Cholesky factor defined if a column of the
+    # other factor is exactly zero (the solution moves by about 1e-12 relative).
+    G = G + (1e-12 * np.trace(G, axis1=1, axis2=2) / k + 1e-300)[:, None, None] * np.eye(k)
+    L = np.linalg.cholesky(G)
+    y = np.linalg.solve(L, c[:, :, None])                      # L^{-1} c
+    w = np.linalg.solve(np.swapaxes(L, 1, 2), y)[:, :, 0]      # G^{-1} c
+    for i in np.flatnonzero(np.any(w < 0, axis=1)):
+        w[i] = nnls(L[i].T, y[i, :, 0], maxiter=50 * k)[0]
+    return w
+
+
+def nmf_anls(
+    ratings: Ratings,
+    rank: int,
+    *,
+    n_iter: int = 500,
+    tol: float = 1e-10,
+    W0: np.ndarray | None = None,
+    H0: np.ndarray | None = None,
+    seed: SeedLike = None,
+    val: Ratings | None = None,
+) -> NMFResult:
+    """Masked ANLS: alternating exact non-negative least squares for the Frobenius loss.
+
+    With :math:`H` fixed, :math:`F` separates over the rows of :math:`W`; row :math:`i`
+    solves
+
+    .. math::
+        \\min_{w \\ge 0}\\ \\sum_{j\\in\\Omega_i} \\big(r_{ij} - w^\\top h_j\\big)^2
+        = \\min_{w \\ge 0}\\ w^\\top G_i w - 2 c_i^\\top w + \\text{const},
+
+    .. math::
+        G_i = \\sum_{j\\in\\Omega_i} h_j h_j^\\top, \\qquad
+        c_i = \\sum_{j\\in\\Omega_i} r_{ij} h_j,
+
+    a convex quadratic program in :math:`k` variables solved exactly (an unconstrained
+    solve where its answer is non-negative, SciPy's Lawson-Hanson active-set ``nnls``
+    otherwise).  Then the same for :math:`H` with the new :math:`W`.  Each half-step is the
+    exact minimizer over one block, so the loss never increases (tested), and every limit
+    point is a stationary point of the constrained problem (two-block coordinate descent
+    with exact block minimization; Grippo and Sciandrone 2000).  Unlike MU and HALS no floor
+    is needed: entries may be exactly zero.
+
+    Parameters
+    ----------
+    ratings, rank, W0, H0, seed, val
+        As in :func:`nmf_mu`.
+    n_iter : int
+        Largest number of iterations (each solves for :math:`W`, then :math:`H`).
+    tol : float
+        Stop when one iteration lowers the loss by at most ``tol`` times its value
+        (``NMFResult.converged``); 0 runs all ``n_iter`` iterations.
+
+    Notes
+    -----
+    The Gram matrices :math:`G_i` of all rows come from one product
+    :math:`M\\,[h_j \\otimes h_j]_j` (the mask times the :math:`n \\times k^2` matrix of
+    outer products), so an iteration costs :math:`O(|\\Omega|k^2)` plus the small solves.
+    """
+    _check_ratings(ratings, rank, positive=True)
+    om = _Omega(ratings)
+    k = int(rank)
+
+    def solve(Mask, X, F: np.ndarray) -> np.ndarray:
+        outer = (F[:, :, None] * F[:, None, :]).reshape(F.shape[0], k * k)
+        G = np.asarray(Mask @ outer).reshape(-1, k, k)
+        c = np.asarray(X @ F)
+        return _nnls_rows(G, c)
+
+    def update(W: np.ndarray, H: np.ndarray) -> None:
+        with one_blas_thread():
+            W[...] = solve(om.Mask, om.X, H)
+            H[...] = solve(om.MaskT, om.XT, W)
+
+    return _run(ratings, rank, W0, H0, seed, n_iter, val, 0.0, "ANLS", update, _frobenius,
+                tol=tol)

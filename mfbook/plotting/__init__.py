@@ -32,3 +32,8 @@ from ._deep import (pair_plane_coordinates, plot_critical_values, plot_gd_outcom
 
 __all__ += ["plot_reduced_functions", "plot_critical_values", "pair_plane_coordinates",
             "plot_pair_plane", "plot_turning_slice", "plot_gd_outcomes"]
+
+# Figures of chapter 5 (Keras against NumPy, the stalled run, NMF solvers by data seed).
+from ._nmf import plot_keras_vs_numpy, plot_runs_by_seed, plot_stalled_travel  # noqa: E402
+
+__all__ += ["plot_keras_vs_numpy", "plot_stalled_travel", "plot_runs_by_seed"]
