@@ -216,7 +216,7 @@ def test_bad_arguments_raise_type_or_value_error_naming_them():
         fit_keras_like(f, np.array(["a"] * 3), Adam(), batch_size=5, epochs=1)
     with pytest.raises(TypeError, match="patience must be an integer"):
         EarlyStopping(patience=2.0)
-    with pytest.raises(ValueError, match="min_lr must be in"):
+    with pytest.raises(ValueError, match="min_lr must be a finite number >= 0"):
         ReduceLROnPlateau(min_lr=-1.0)
     with pytest.raises(ValueError, match="min_delta must be a finite number"):
         ReduceLROnPlateau(min_delta=np.nan)

@@ -169,7 +169,7 @@ def test_bad_types_and_values_name_the_argument():
         nmf_hals(R, 2, n_iter=10.0)
     with pytest.raises(ValueError, match="n_iter must be an integer in"):
         nmf_anls(R, 2, n_iter=-1)
-    with pytest.raises(ValueError, match="tol must be in"):
+    with pytest.raises(ValueError, match="tol must be a finite number >= 0"):
         nmf_anls(R, 2, tol=-1.0)
     with pytest.raises(TypeError, match="tol must be a real number"):
         nmf_mu(R, 2, tol="small")
