@@ -73,3 +73,15 @@ def parse(description: str):
     if args.quick:
         print(f"quick mode: results go to {os.environ['MFBOOK_RESULTS_DIR']}", flush=True)
     return args
+
+
+def make_quick() -> None:
+    """Quick mode of the older chapter-5 scripts (``--quick``, for CI): one data seed of a
+    100 x 20 sales matrix, 60 epochs in batches of 256.  The scripts read these module
+    attributes when they run, so changing them here is enough."""
+    global DATA_SEEDS, EPOCHS, BATCH, data
+    DATA_SEEDS, EPOCHS, BATCH = (0,), 60, 256
+
+    def data(seed: int):  # noqa: F811 (the tiny problem replaces the seed's)
+        d = sales_matrix(n_products=100, n_stores=20, seed=seed)
+        return d, d.observed, d.hidden()

@@ -1,6 +1,7 @@
 """Chapter 5: the fixes, each on the seed's split of 3 data sets, against the theoretical MSE.
 
 Run from the repository root:  python benchmarks/ch05_fixes.py   (about 5 minutes)
+    python benchmarks/ch05_fixes.py --quick   (tiny sizes, seconds; CI)
 Writes benchmarks/results/ch05_fixes.json: final train / validation MSE, time, and the
 validation MSE along the run (about 120 points per curve) for every method and data set.
 """
@@ -33,6 +34,10 @@ def entry(method, ds, train, val, seconds, times, vals, ref, **extra):
 
 
 def main() -> None:
+    global N_MU, N_HALS, N_ALS, N_LBFGS, N_ADAM
+    if C.parse(__doc__).quick:
+        C.make_quick()
+        N_MU, N_HALS, N_ALS, N_LBFGS, N_ADAM = 30, 20, 5, 40, 10
     out = {"command": "python benchmarks/ch05_fixes.py", "results": [], "theoretical_mse": {}}
     res = out["results"]
     for ds in C.DATA_SEEDS:

@@ -1,6 +1,7 @@
 """Chapter 5: the seed's Keras experiment, re-run in NumPy on 3 data sets x 4 initializations.
 
 Run from the repository root:  python benchmarks/ch05_keras_repro.py   (about 5 minutes)
+    python benchmarks/ch05_keras_repro.py --quick   (tiny sizes, seconds; CI)
 Writes benchmarks/results/ch05_keras_repro.json (summaries and per-epoch histories) and
 benchmarks/results/ch05_stall_point.json (the final parameters of data seed 0, init 0).
 """
@@ -18,6 +19,10 @@ EVERY = 4   # store every 4th epoch of the histories
 
 
 def main() -> None:
+    global INIT_SEEDS
+    if C.parse(__doc__).quick:
+        C.make_quick()
+        INIT_SEEDS = (0,)
     runs = []
     start = time.perf_counter()
     for ds in C.DATA_SEEDS:
