@@ -172,8 +172,11 @@ def measure(impl: str, n_ratings: int, time_budget: float) -> dict:
         proc.communicate()
         return {"impl": impl, "n_ratings": n_ratings, "stopped": f"over {time_budget:g} s"}
     if proc.returncode != 0:
-        tail = stderr.strip().splitlines()[-1:] or ["no output"]
-        return {"impl": impl, "n_ratings": n_ratings, "stopped": f"failed: {tail[0][:200]}"}
+        lines = stderr.strip().splitlines()
+        # the first line naming the error (a Java stack trace ends with "at ..." lines)
+        named = [ln for ln in lines if "Error" in ln or "Exception" in ln] or lines[-1:] or [
+            "no output"]
+        return {"impl": impl, "n_ratings": n_ratings, "stopped": f"failed: {named[0][:200]}"}
     out = json.loads(stdout.strip().splitlines()[-1])
     out["wall_s"] = time.perf_counter() - start
     return out
