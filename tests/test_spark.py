@@ -58,6 +58,7 @@ def test_session_is_local_on_loopback_and_quiet(spark):
     assert spark.conf.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
     assert spark.conf.get("spark.sql.shuffle.partitions") == "2"
     assert spark.sparkContext.getCheckpointDir() is not None
+    assert os.path.isfile(conf.get("spark.mfbook.jvmLog"))   # the JVM's stderr, not ours
     assert spark_session() is spark          # a second call returns the running session
 
 

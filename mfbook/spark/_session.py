@@ -17,10 +17,14 @@ LOOPBACK = "127.0.0.1"
 """The address the driver binds to and advertises: Spark never leaves the machine."""
 
 # log4j 2 configuration handed to the JVM at launch: errors only, on stderr.  Without it the
-# JVM prints its start-up warnings ("Unable to load native-hadoop library", "Setting default
-# log level") before ``setLogLevel`` can be called.
+# JVM prints its start-up warnings ("Unable to load native-hadoop library") before
+# ``setLogLevel`` can be called.  PySpark counts as a shell: Spark prints "Setting default log
+# level" unless the shell's logger (org.apache.spark.repl.Main) is configured at the root's
+# level, hence the second logger.
 _LOG4J2 = """\
 rootLogger.level = error
+logger.repl.name = org.apache.spark.repl.Main
+logger.repl.level = error
 rootLogger.appenderRef.stderr.ref = console
 appender.console.type = Console
 appender.console.name = console
@@ -86,7 +90,8 @@ def spark_session(
     * the driver binds to and advertises the loopback address (``SPARK_LOCAL_IP``,
       ``spark.driver.host`` and ``spark.driver.bindAddress`` are ``127.0.0.1``): left alone,
       Spark binds to the machine's network interface;
-    * no web UI, no console progress bars, log level ERROR from the JVM's first line on;
+    * no web UI, no console progress bars, log level ERROR from the JVM's first line on,
+      and the JVM's own stderr in a log file (its path is the conf ``spark.mfbook.jvmLog``);
     * Arrow transfers between pandas and Spark, ``shuffle_partitions`` partitions after a
       shuffle (Spark's default, 200, is meant for clusters);
     * a checkpoint directory (a fresh temporary one unless given): ALS checkpoints its
@@ -130,6 +135,9 @@ def spark_session(
     work = Path(tempfile.mkdtemp(prefix="mfbook-spark-"))
     log_conf = work / "log4j2.properties"
     log_conf.write_text(_LOG4J2)
+    # The launcher puts $SPARK_CONF_DIR on the JVM's class path, where log4j 2 finds its
+    # configuration before Spark prints anything (an existing SPARK_CONF_DIR is kept).
+    os.environ.setdefault("SPARK_CONF_DIR", str(work))
     java_opts = f"-Dlog4j2.configurationFile=file:{log_conf}"
     builder = (SparkSession.builder.master(master).appName(app_name)
                .config("spark.driver.host", LOOPBACK)
@@ -142,7 +150,20 @@ def spark_session(
                .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
                .config("spark.default.parallelism", str(shuffle_partitions))
                .config("spark.local.dir", str(work)))
-    spark = builder.getOrCreate()
+    jvm_log = work / "jvm-stderr.log"
+    builder = builder.config("spark.mfbook.jvmLog", str(jvm_log))
+    # The JVM inherits this process's stderr when it is launched; hand it a log file instead,
+    # so that what it prints (PySpark counts as a shell and announces its log level whatever
+    # the configuration) never reaches a notebook's outputs.  Errors still reach Python as
+    # exceptions carrying the Java stack trace.
+    saved = os.dup(2)
+    try:
+        with open(jvm_log, "ab") as log:
+            os.dup2(log.fileno(), 2)
+            spark = builder.getOrCreate()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
     spark.sparkContext.setLogLevel("ERROR")
     spark.sparkContext.setCheckpointDir(os.fspath(checkpoint_dir) if checkpoint_dir is not None
                                         else str(work / "checkpoints"))
