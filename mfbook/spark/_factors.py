@@ -163,7 +163,7 @@ def spark_sweep(objective: MFObjective, U: np.ndarray, V: np.ndarray, *,
 
 def nnls_half_sweep(objective: MFObjective, U: np.ndarray, V: np.ndarray,
                     side: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(U, V)`` with one block replaced by its exact minimizer over non-negative rows.
+    r"""``(U, V)`` with one block replaced by its exact minimizer over non-negative rows.
 
     Row :math:`i` solves :math:`\min_{\mathbf u \geq 0} \sum_{j\in\Omega_i}(r_{ij} -
     \mathbf u^\top\mathbf v_j)^2 + \lambda w_i\lVert\mathbf u\rVert^2`, the least-squares
