@@ -10,23 +10,13 @@ stored results in ``benchmarks/results``, which quick runs only read.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 
-from mfbook.book import RESULTS_DIR, load_results
+from mfbook.book import RESULTS_DIR, load_results, quick_mode_args
 
 
 def parse(description: str) -> argparse.Namespace:
-    """Parse ``--quick``; in quick mode, point ``MFBOOK_RESULTS_DIR`` away from the stored results."""
-    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes for CI; never overwrites benchmarks/results")
-    args = parser.parse_args()
-    if args.quick and not os.environ.get("MFBOOK_RESULTS_DIR"):
-        os.environ["MFBOOK_RESULTS_DIR"] = tempfile.mkdtemp(prefix="mfbook-quick-")
-    if args.quick:
-        print(f"quick mode: results go to {os.environ['MFBOOK_RESULTS_DIR']}", flush=True)
-    return args
+    """Parse ``--quick`` (:func:`mfbook.book.quick_mode_args`)."""
+    return quick_mode_args(description)
 
 
 def stored(name: str) -> dict:

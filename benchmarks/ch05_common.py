@@ -11,7 +11,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from mfbook.book import load_results, rounded, save_results  # noqa: E402, F401
+from mfbook.book import load_results, quick_mode_args, rounded, save_results  # noqa: E402, F401
 from mfbook.datasets import sales_matrix, truncation_mse  # noqa: E402
 from mfbook.nmf import EarlyStopping, ExpMF, ReduceLROnPlateau
 from mfbook.core import Adam
@@ -58,21 +58,9 @@ def save(name: str, payload: dict):
 
 
 def parse(description: str):
-    """Parse ``--quick`` (tiny sizes, seconds, for CI); a quick run never writes into
-    ``benchmarks/results``, only where ``MFBOOK_RESULTS_DIR`` points (a temporary directory
-    when unset)."""
-    import argparse
-    import tempfile
-
-    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes for CI; never overwrites benchmarks/results")
-    args = parser.parse_args()
-    if args.quick and not os.environ.get("MFBOOK_RESULTS_DIR"):
-        os.environ["MFBOOK_RESULTS_DIR"] = tempfile.mkdtemp(prefix="mfbook-quick-")
-    if args.quick:
-        print(f"quick mode: results go to {os.environ['MFBOOK_RESULTS_DIR']}", flush=True)
-    return args
+    """Parse ``--quick`` (:func:`mfbook.book.quick_mode_args`: tiny sizes, for CI; a quick
+    run never writes into ``benchmarks/results``)."""
+    return quick_mode_args(description)
 
 
 def make_quick() -> None:

@@ -80,3 +80,16 @@ def test_every_chapter_2_to_4_benchmark_has_a_quick_mode():
                 if "__main__" in p.read_text()}
     assert programs and programs <= found, sorted(programs - found)
     assert "ch02_quick.py" not in found and not any(n.endswith("_common.py") for n in found)
+
+
+def test_quick_mode_args_keeps_quick_runs_away_from_the_stored_results(monkeypatch, capsys):
+    from mfbook.book import RESULTS_DIR, quick_mode_args, results_dir
+
+    monkeypatch.delenv("MFBOOK_RESULTS_DIR", raising=False)
+    monkeypatch.setattr("sys.argv", ["script.py"])
+    assert not quick_mode_args("A benchmark.\n\nDetails.").quick
+    assert results_dir() == RESULTS_DIR
+    monkeypatch.setattr("sys.argv", ["script.py", "--quick"])
+    assert quick_mode_args("A benchmark.").quick
+    assert results_dir() != RESULTS_DIR and results_dir().is_dir()
+    assert "quick mode: results go to" in capsys.readouterr().out

@@ -25,13 +25,14 @@ from typing import Any
 import numpy as np
 
 from ._tables import Column, format_table, format_value, text_table
-from .results import RESULTS_DIR, load_results, results_dir, rounded, save_results
+from .results import (RESULTS_DIR, load_results, quick_mode_args, results_dir, rounded,
+                      save_results)
 from ._parallel import ParallelReport, parallel_report
 from ._streams import StreamCheckpoints
 
 __all__ = ["glue", "num", "vec", "RESULTS_DIR", "results_dir", "load_results", "save_results",
            "rounded", "text_table", "Column", "format_table", "format_value",
-           "StreamCheckpoints", "ParallelReport", "parallel_report"]
+           "StreamCheckpoints", "ParallelReport", "parallel_report", "quick_mode_args"]
 
 
 def num(x: float, d: int = 4) -> str:

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RESULTS_DIR", "results_dir", "load_results", "save_results", "rounded"]
+__all__ = ["RESULTS_DIR", "results_dir", "load_results", "save_results", "rounded",
+           "quick_mode_args"]
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 """``benchmarks/results`` of the repository (``mfbook`` is installed from it, editable)."""
@@ -71,3 +72,25 @@ def load_results(name: str, *, directory: Path | None = None) -> dict:
             f"{path} is missing: run the benchmark that writes it "
             f"(python benchmarks/{script}.py, or see the chapter) from the repository root")
     return json.loads(path.read_text())
+
+
+def quick_mode_args(description: str):
+    """Parse a benchmark script's command line, ``--quick`` (tiny sizes, for CI) its only flag.
+
+    A quick run must never overwrite the stored results that the chapters read: when
+    ``--quick`` is given and ``MFBOOK_RESULTS_DIR`` is unset, it is pointed at a fresh
+    temporary directory before the script saves anything.  ``description`` is the script's
+    docstring; its first paragraph becomes the ``--help`` text.
+    """
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes for CI; never overwrites benchmarks/results")
+    args = parser.parse_args()
+    if args.quick:
+        if not os.environ.get("MFBOOK_RESULTS_DIR"):
+            os.environ["MFBOOK_RESULTS_DIR"] = tempfile.mkdtemp(prefix="mfbook-quick-")
+        print(f"quick mode: results go to {os.environ['MFBOOK_RESULTS_DIR']}", flush=True)
+    return args

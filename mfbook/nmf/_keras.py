@@ -23,6 +23,7 @@ Keras computes in float32; the NumPy trainer in float64.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
@@ -126,12 +127,29 @@ def keras_predict_matrix(model: ExpMF, theta: np.ndarray, *, batch_size: int = 2
     net = keras_expmf(model, theta)
     m, n = model.shape
     rows, cols = np.divmod(np.arange(m * n, dtype=np.int32), np.int32(n))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning,
-                                message=".*__array__ implementation.*")
+    with _without_copy_warnings():
         pred = net.predict((rows[:, None], cols[:, None]), batch_size=batch_size, verbose=0)
     return np.asarray(pred, dtype=np.float64).reshape(m, n)
 
+
+
+@contextlib.contextmanager
+def _without_copy_warnings():
+    """Silence one known warning: Keras 3.15 converts JAX arrays with
+    ``np.array(x, copy=False)`` in ``get_weights``, ``predict`` and its callbacks, and NumPy 2
+    warns about that on every call (it would fill the notebooks' stored outputs)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning,
+                                message=".*__array__ implementation.*")
+        yield
+
+
+def _fit(net: Any, batches: Any, steps: int, epochs: int, validation: Any, batch_size: int,
+         callbacks: list[Any]) -> Any:
+    """``net.fit`` on a generator of ready-made batches, in the given order (no shuffling)."""
+    return net.fit(batches, steps_per_epoch=steps, epochs=epochs, verbose=0, shuffle=False,
+                   validation_data=validation, validation_batch_size=batch_size,
+                   callbacks=callbacks)
 
 def _keras_callbacks(keras: Any, callbacks: Sequence[Callback]) -> list[Any]:
     out = []
@@ -243,14 +261,8 @@ def fit_keras(
         validation = ((val.rows.astype(np.int32)[:, None], val.cols.astype(np.int32)[:, None]),
                       val.values.astype(np.float32))
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        # Keras 3.15 converts JAX arrays with np.array(x, copy=False) in get_weights and
-        # its callbacks; NumPy 2 warns about that on every epoch.
-        warnings.filterwarnings("ignore", category=DeprecationWarning,
-                                message=".*__array__ implementation.*")
-        h = net.fit(batches(), steps_per_epoch=steps, epochs=epochs, verbose=0, shuffle=False,
-                    validation_data=validation, validation_batch_size=batch_size,
-                    callbacks=[_Recorder(), *kcbs])
+    with _without_copy_warnings():
+        h = _fit(net, batches(), steps, epochs, validation, batch_size, [_Recorder(), *kcbs])
         theta_end = keras_theta(net)
         lr_end = float(keras.ops.convert_to_numpy(net.optimizer.learning_rate))
     wall = time.perf_counter() - start
@@ -338,12 +350,9 @@ def fit_keras_network(net: Any, ratings: Ratings, *, lr: float, batch_size: int,
 
     validation = None if val is None else (as_input(val), val.values.astype(np.float32))
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning,
-                                message=".*__array__ implementation.*")
-        h = net.fit(batches(), steps_per_epoch=steps, epochs=epochs, verbose=0, shuffle=False,
-                    validation_data=validation, validation_batch_size=batch_size,
-                    callbacks=_keras_callbacks(keras, callbacks))
+    with _without_copy_warnings():
+        h = _fit(net, batches(), steps, epochs, validation, batch_size,
+                 _keras_callbacks(keras, callbacks))
         mse = lambda R: float(np.mean((np.asarray(net.predict(as_input(R), batch_size=2**14,
                                                                 verbose=0)) - R.values) ** 2))
         out = {"history": {k: [float(v) for v in vals] for k, vals in h.history.items()},
