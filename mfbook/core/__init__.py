@@ -28,7 +28,8 @@ from ._progress import ProgressBar, progress_bar, progress_enabled
 from ._ratings import Ratings, SeedLike, as_generator
 from ._validation import (DIVERGENCE_FACTOR, DivergenceError, DivergenceGuard, check_array,
                           check_bool, check_indices, check_int, check_option, check_real)
-from ._validation import check_callable, check_objective, check_shape, divergence_reason, scipy_outcome
+from ._validation import (check_callable, check_objective, check_shape, divergence_reason,
+                          real_array, scipy_outcome)
 
 __all__ = [
     "Ratings", "SeedLike", "as_generator",
@@ -39,7 +40,7 @@ __all__ = [
     "central_differences",
     "DivergenceError", "DivergenceGuard", "DIVERGENCE_FACTOR",
     "check_int", "check_real", "check_bool", "check_option", "check_array", "check_indices",
-    "check_shape", "check_callable", "check_objective", "divergence_reason", "scipy_outcome",
+    "check_shape", "real_array", "check_callable", "check_objective", "divergence_reason", "scipy_outcome",
     "progress_bar", "progress_enabled", "ProgressBar",
     "one_blas_thread",
 ]

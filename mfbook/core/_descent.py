@@ -17,7 +17,7 @@ import numpy as np
 
 from ._optimizers import Optimizer
 from ._validation import (DivergenceError, DivergenceGuard, check_callable, check_int,
-                          check_option, check_real)
+                          check_option, check_real, real_array)
 
 __all__ = ["OptimResult", "descend", "LossGrad"]
 
@@ -110,13 +110,7 @@ def descend(
     check_callable("fun", fun)
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be a mfbook.core.Optimizer, got {type(optimizer).__name__}")
-    try:
-        x = np.array(x0)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"x0 must be an array of real numbers ({exc})") from None
-    if x.dtype.kind not in "biuf":
-        raise TypeError(f"x0 must hold real numbers, got dtype {x.dtype}")
-    x = x.astype(np.float64)
+    x = real_array("x0", x0, bools=True).copy()   # a copy: the loop updates x in place
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"x0 must be a non-empty 1-d array, got shape {x.shape}")
     if not np.all(np.isfinite(x)):

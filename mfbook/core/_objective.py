@@ -38,8 +38,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._ratings import Ratings, SeedLike, as_generator
-from ._validation import (_show, check_array, check_bool, check_indices, check_int,
-                          check_option, check_real)
+from ._validation import (check_array, check_bool, check_indices, check_int,
+                          check_option, check_real, real_array)
 
 __all__ = ["Factors", "MFObjective"]
 
@@ -480,13 +480,7 @@ class MFObjective:
         infinite entries are refused unless ``finite=False``: a non-finite starting point
         would otherwise run to a silently meaningless result.
         """
-        try:
-            arr = np.asarray(theta)
-        except (TypeError, ValueError) as exc:   # ragged nested sequences
-            raise TypeError(f"{name} must be an array of real numbers ({exc})") from None
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must hold real numbers, got {_show(theta)}")
-        theta = np.asarray(arr, dtype=np.float64)
+        theta = real_array(name, theta, bools=True)
         ok_ndim = theta.ndim in ((1, 2) if allow_batch else (1,))
         if not ok_ndim or theta.shape[-1] != self.dim:
             expected = f"({self.dim},)" + (f" or (B, {self.dim})" if allow_batch else "")

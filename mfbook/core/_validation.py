@@ -31,6 +31,7 @@ __all__ = [
     "check_bool",
     "check_option",
     "check_array",
+    "real_array",
     "check_indices",
     "check_shape",
     "check_callable",
@@ -109,6 +110,23 @@ def check_option(name: str, value: Any, options: Sequence[str]) -> str:
     return value
 
 
+def real_array(name: str, value: Any, *, bools: bool = False) -> np.ndarray:
+    """``value`` as a float64 array, refusing what is not an array of real numbers.
+
+    Ragged nested sequences, strings, objects and complex numbers raise :class:`TypeError`
+    naming ``name``; booleans too unless ``bools`` (a 0/1 parameter vector is a vector).
+    The first step of every array check in the package (:func:`check_array`, the
+    objectives' ``check_theta``, the starting point of :func:`~mfbook.core.descend`).
+    """
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:   # ragged nested sequences
+        raise TypeError(f"{name} must be an array of real numbers ({exc})") from None
+    if arr.dtype.kind not in ("biuf" if bools else "iuf"):
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    return np.asarray(arr, dtype=np.float64)
+
+
 def check_array(name: str, value: Any, *, ndim: int | tuple[int, ...] | None = None,
                 shape: tuple[int | None, ...] | None = None, finite: bool = True,
                 nonempty: bool = True) -> np.ndarray:
@@ -117,13 +135,7 @@ def check_array(name: str, value: Any, *, ndim: int | tuple[int, ...] | None = N
     ``shape`` may hold ``None`` for a free axis.  Non-numeric input (strings, objects,
     complex numbers) raises :class:`TypeError`.
     """
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError) as exc:   # ragged nested sequences
-        raise TypeError(f"{name} must be an array of real numbers ({exc})") from None
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    arr = np.asarray(arr, dtype=np.float64)
+    arr = real_array(name, value)
     if ndim is not None and arr.ndim not in ((ndim,) if isinstance(ndim, int) else ndim):
         words = {1: "one-dimensional", 2: "two-dimensional"}
         raise ValueError(f"{name} must be {words.get(ndim, f'{ndim}-dimensional')}, "

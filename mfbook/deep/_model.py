@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core import SeedLike, as_generator, check_array, check_real
+from ..core import SeedLike, as_generator, check_array, check_real, real_array
 
 __all__ = ["DeepMF"]
 
@@ -320,13 +320,7 @@ class DeepMF:
     def check_theta(self, theta: np.ndarray, allow_batch: bool = False, name: str = "theta",
                     finite: bool = True) -> np.ndarray:
         """``theta`` as float64 of shape ``(d,)`` (or ``(B, d)``), finite unless told not."""
-        try:
-            arr = np.asarray(theta)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must be an array of real numbers ({exc})") from None
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-        theta = arr.astype(np.float64, copy=False)
+        theta = real_array(name, theta, bools=True)
         if theta.ndim not in ((1, 2) if allow_batch else (1,)) or theta.shape[-1] != self.dim:
             expected = f"({self.dim},)" + (f" or (B, {self.dim})" if allow_batch else "")
             raise ValueError(f"{name} must have shape {expected} for dims {self.dims}, "
