@@ -93,3 +93,16 @@ def test_quick_mode_args_keeps_quick_runs_away_from_the_stored_results(monkeypat
     assert quick_mode_args("A benchmark.").quick
     assert results_dir() != RESULTS_DIR and results_dir().is_dir()
     assert "quick mode: results go to" in capsys.readouterr().out
+
+
+def test_bibliography_parses_and_has_unique_keys():
+    # A broken entry (a merge that drops a closing brace) fails only the book build otherwise.
+    from pathlib import Path
+
+    from pybtex.database import parse_file
+
+    path = Path(__file__).resolve().parents[1] / "references.bib"
+    db = parse_file(str(path))
+    keys = [line.split("{", 1)[1].split(",", 1)[0].strip()
+            for line in path.read_text().splitlines() if line.startswith("@")]
+    assert len(keys) == len(set(keys)) == len(db.entries)
