@@ -106,3 +106,20 @@ def test_bibliography_parses_and_has_unique_keys():
     keys = [line.split("{", 1)[1].split(",", 1)[0].strip()
             for line in path.read_text().splitlines() if line.startswith("@")]
     assert len(keys) == len(set(keys)) == len(db.entries)
+
+
+def test_style_sheet_is_shipped_and_registered():
+    from mfbook.book import offline
+
+    class App:
+        css: list = []
+
+        def connect(self, *args):
+            pass
+
+        def add_css_file(self, name):
+            self.css.append(name)
+
+    offline.setup(App())
+    assert App.css == [offline.CSS_FILE]
+    assert (offline._STATIC / "css" / offline.CSS_FILE).is_file()

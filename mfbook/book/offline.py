@@ -13,6 +13,8 @@ Two pieces, both registered by this module:
   with an id derived from the cell and output index so that rebuilding gives identical
   HTML.
 
+The extension also adds the book's style sheet, ``mfbook/book/static/css/mfbook.css``.
+
 Nothing here is needed to *run* a notebook; it only affects ``jupyter-book build``.
 """
 
@@ -26,6 +28,7 @@ from typing import Any
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 MATHJAX_FILE = "mathjax/tex-svg-full.js"
 PLOTLY_FILE = "plotly/plotly.min.js"
+CSS_FILE = "mfbook.css"
 _STATIC = Path(__file__).parent / "static"
 
 
@@ -76,6 +79,8 @@ class PlotlyMimeRenderer:
 def _set_mathjax(app: Any, config: Any) -> None:
     if not config.mathjax_path or "://" in str(config.mathjax_path):
         config.mathjax_path = MATHJAX_FILE
+    # The book's own style sheet (code cells sized to the content column).
+    config.html_static_path = [*config.html_static_path, str(_STATIC / "css")]
 
 
 def _add_plotly_js(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
@@ -96,6 +101,7 @@ def _copy_assets(app: Any, exception: Exception | None) -> None:
 
 def setup(app: Any) -> dict[str, Any]:
     app.connect("config-inited", _set_mathjax)
+    app.add_css_file(CSS_FILE)
     app.connect("html-page-context", _add_plotly_js)
     app.connect("build-finished", _copy_assets)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
