@@ -40,7 +40,7 @@ def main() -> None:
                                batch_size=C.BATCH, epochs=C.EPOCHS, seed=100).theta
     else:
         stall = np.array(C.load_results("ch05_stall_point.json")["theta"])
-    long_run = 20 if quick else 2000
+    long_run, restart_run = (20, 20) if quick else (2000, 3000)
     out = {"command": "python benchmarks/ch05_diagnose.py", "every": EVERY,
            "theoretical_mse": C.theoretical_mse(d), "continue": [], "restart": []}
     # 1. Continue from the stalled point with a constant learning rate and no callbacks.
@@ -52,7 +52,8 @@ def main() -> None:
     theta0 = model.keras_uniform_init(seed=0)
     settings = [
         ("seed's recipe, lr 1e-2", dict(lr=1e-2, callbacks=True, batch=C.BATCH, epochs=C.EPOCHS)),
-        ("lr 1e-3, no callbacks", dict(lr=1e-3, callbacks=False, batch=C.BATCH, epochs=long_run)),
+        ("lr 1e-3, no callbacks", dict(lr=1e-3, callbacks=False, batch=C.BATCH,
+                                       epochs=restart_run)),
         ("seed's recipe, batch 512", dict(lr=1e-3, callbacks=True, batch=64 if quick else 512,
                                           epochs=C.EPOCHS)),
     ]
