@@ -251,3 +251,12 @@ def test_the_divergence_estimate_is_the_objective_on_small_data_and_close_on_lar
         assert estimate == pytest.approx(obj.loss(theta), rel=tol)
         if tol > 1e-12:   # an estimate, not the value
             assert estimate != pytest.approx(obj.loss(theta), rel=1e-6)
+
+
+def test_rmse_refuses_non_numeric_targets_naming_y():
+    X = np.array([[0, 0], [1, 1], [0, 1]])
+    model = MatrixFactorization(2, n_epochs=2, random_state=0).fit(X, [1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="y must"):
+        model.rmse(X, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="y must be finite"):
+        model.rmse(X, [1.0, np.nan, 2.0])

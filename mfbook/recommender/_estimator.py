@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..core import MFObjective, Ratings, SeedLike, as_generator, rmse
+from ..core import MFObjective, Ratings, SeedLike, as_generator, check_array, rmse
 from ._conventions import spark_als_params, surprise_svd_params
 from ._inputs import (Pairs, prediction_pairs, split_validation, training_pairs,
                       validation_pairs)
@@ -517,7 +517,7 @@ class MatrixFactorization(RegressorMixin, BaseEstimator):
                                  "targets)")
             return rmse(self.predict(X), X.values)
         pairs = prediction_pairs(self, X, self.shape_, self._declared)
-        target = np.asarray(y, dtype=np.float64)
+        target = check_array("y", y, nonempty=False)
         if target.shape != pairs.rows.shape:
             raise ValueError(f"y must hold one rating per row of X ({len(pairs)}), got shape "
                              f"{target.shape}")
