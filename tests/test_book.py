@@ -85,7 +85,10 @@ def test_every_chapter_2_to_4_benchmark_has_a_quick_mode():
 def test_quick_mode_args_keeps_quick_runs_away_from_the_stored_results(monkeypatch, capsys):
     from mfbook.book import RESULTS_DIR, quick_mode_args, results_dir
 
-    monkeypatch.delenv("MFBOOK_RESULTS_DIR", raising=False)
+    # setenv (to an empty value, which counts as unset) makes monkeypatch remove the variable
+    # at teardown, also after quick_mode_args has set it: the notebooks run later must not
+    # inherit a temporary results directory.
+    monkeypatch.setenv("MFBOOK_RESULTS_DIR", "")
     monkeypatch.setattr("sys.argv", ["script.py"])
     assert not quick_mode_args("A benchmark.\n\nDetails.").quick
     assert results_dir() == RESULTS_DIR
@@ -123,3 +126,11 @@ def test_style_sheet_is_shipped_and_registered():
     offline.setup(App())
     assert App.css == [offline.CSS_FILE]
     assert (offline._STATIC / "css" / offline.CSS_FILE).is_file()
+
+
+
+def test_no_test_leaves_a_results_directory_behind():
+    # Runs after the test above (same file, later): the environment is clean again.
+    import os
+
+    assert not os.environ.get("MFBOOK_RESULTS_DIR")
