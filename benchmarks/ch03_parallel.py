@@ -61,7 +61,7 @@ import numpy as np  # noqa: E402
 
 from mfbook.book import save_results  # noqa: E402
 from mfbook.core import MFObjective, Ratings  # noqa: E402
-from mfbook.datasets import movielens_like  # noqa: E402
+from mfbook.datasets import movielens_like, skewed_pairs  # noqa: E402
 from mfbook.recommender import MatrixFactorization, als_half_sweep  # noqa: E402
 from mfbook.recommender._als import (DEFAULT_CG_STEPS, _pattern, _row_bounds,  # noqa: E402
                                      cg_sweep_flops, sweep_flops)
@@ -145,17 +145,7 @@ def sampled_ratings(n_users: int, n_items: int, n_ratings: int, rank: int = 20, 
     truth matrix: users and items drawn independently by log-normal activity and
     popularity (sigma 1.15 and 1.5), duplicates removed, ``n_ratings`` kept at random."""
     rng = np.random.default_rng(seed)
-    act = np.exp(1.15 * rng.standard_normal(n_users))
-    pop = np.exp(1.5 * rng.standard_normal(n_items))
-    keys = np.zeros(0, dtype=np.int64)
-    while keys.size < n_ratings:
-        draw = int(1.2 * (n_ratings - keys.size)) + 1000
-        new = rng.choice(n_users, draw, p=act / act.sum()) * n_items \
-            + rng.choice(n_items, draw, p=pop / pop.sum())
-        keys = np.sort(np.concatenate([keys, new]))
-        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
-    keys = np.sort(rng.choice(keys, n_ratings, replace=False))
-    rows, cols = keys // n_items, keys % n_items
+    rows, cols = skewed_pairs(n_users, n_items, n_ratings, rng)
     std = np.sqrt(0.5 / np.sqrt(rank))
     U, V = rng.normal(0, std, (n_users, rank)), rng.normal(0, std, (n_items, rank))
     b, c = rng.normal(0, 0.35, n_users), rng.normal(0, 0.5, n_items)

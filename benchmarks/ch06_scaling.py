@@ -54,17 +54,10 @@ def generated_ratings(n_ratings: int, seed: int = 0):
     """MovieLens-shaped ratings without a dense truth: :math:`20\\sqrt N` users and
     :math:`3\\sqrt N` items (density 1.7%, MovieLens-10M's 1.3%)."""
     from mfbook.core import Ratings
+    from mfbook.datasets import skewed_pairs
     m, n = int(20 * np.sqrt(n_ratings)), int(3 * np.sqrt(n_ratings))
     rng = np.random.default_rng(seed)
-    act = np.exp(1.15 * rng.standard_normal(m))
-    pop = np.exp(1.5 * rng.standard_normal(n))
-    keys = np.zeros(0, dtype=np.int64)
-    while keys.size < n_ratings:
-        draw = int(1.2 * (n_ratings - keys.size)) + 1000
-        new = rng.choice(m, draw, p=act / act.sum()) * n + rng.choice(n, draw, p=pop / pop.sum())
-        keys = np.unique(np.concatenate([keys, new]))
-    keys = np.sort(rng.choice(keys, n_ratings, replace=False))
-    rows, cols = keys // n, keys % n
+    rows, cols = skewed_pairs(m, n, n_ratings, rng)
     U = rng.normal(0, 0.5 / np.sqrt(RANK) ** 0.5, (m, RANK))
     V = rng.normal(0, 0.5 / np.sqrt(RANK) ** 0.5, (n, RANK))
     vals = np.empty(n_ratings)

@@ -279,3 +279,27 @@ def test_load_movielens_comments_only_when_asked(tmp_path):
 def test_load_movielens_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_movielens(tmp_path / "nope.dat")
+
+
+def test_skewed_pairs_are_distinct_sorted_and_skewed():
+    from mfbook.datasets import skewed_pairs
+
+    rows, cols = skewed_pairs(2000, 500, 20_000, np.random.default_rng(0))
+    keys = rows * 500 + cols
+    assert len(keys) == 20_000 and np.all(np.diff(keys) > 0)        # distinct, sorted
+    assert rows.min() >= 0 and rows.max() < 2000 and cols.max() < 500
+    per_user = np.sort(np.bincount(rows, minlength=2000))[::-1]
+    assert per_user[:200].sum() > 0.3 * 20_000  # top 10% of users: > 30% of pairs (uniform: ~13%)
+    again = skewed_pairs(2000, 500, 20_000, np.random.default_rng(0))
+    assert np.array_equal(again[0], rows) and np.array_equal(again[1], cols)
+
+
+def test_skewed_pairs_refuses_bad_input():
+    from mfbook.datasets import skewed_pairs
+
+    with pytest.raises(ValueError, match="n_pairs must be at most"):
+        skewed_pairs(3, 2, 7, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        skewed_pairs(3, 2, 4, 0)
+    with pytest.raises(ValueError, match="n_users must be a positive integer"):
+        skewed_pairs(0, 2, 1, np.random.default_rng(0))

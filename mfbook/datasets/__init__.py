@@ -11,9 +11,9 @@ Nothing here downloads anything.
 """
 
 from ._movielens import MovieLens, load_movielens
-from ._synthetic import (SyntheticRatings, movielens_like, rating_matrix, sales_matrix, streamrec,
-                         truncation_mse)
+from ._synthetic import (SyntheticRatings, movielens_like, rating_matrix, sales_matrix,
+                         skewed_pairs, streamrec, truncation_mse)
 
 __all__ = ["SyntheticRatings", "streamrec", "rating_matrix", "sales_matrix", "truncation_mse",
-           "movielens_like",
+           "movielens_like", "skewed_pairs",
            "MovieLens", "load_movielens"]

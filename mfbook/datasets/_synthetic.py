@@ -21,6 +21,7 @@ import numpy as np
 from ..core import Ratings, SeedLike, as_generator, check_int, check_real
 
 __all__ = ["SyntheticRatings", "streamrec", "rating_matrix", "sales_matrix", "truncation_mse",
+           "skewed_pairs",
            "movielens_like"]
 
 
@@ -337,3 +338,36 @@ def movielens_like(
     values = truth[rows, cols] + rng.normal(0.0, noise_std, n_ratings)
     observed = Ratings(rows, cols, values, (n_users, n_items))
     return SyntheticRatings(observed, truth, row_factors, col_factors)
+
+
+def skewed_pairs(n_users: int, n_items: int, n_pairs: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    r"""``n_pairs`` distinct (user, item) index pairs with MovieLens-like skew, sorted.
+
+    Users are drawn with probability proportional to an activity
+    :math:`a_i = e^{1.15 z_i}` and items to a popularity :math:`p_j = e^{1.5 z'_j}`
+    (:math:`z, z' \sim \mathcal N(0, 1)`, independent), without building a dense matrix;
+    duplicates are removed and the draw repeated until ``n_pairs`` distinct pairs exist,
+    of which ``n_pairs`` are kept at random.  For the benchmarks that need rating patterns
+    of :math:`10^6` to :math:`10^7` entries (``movielens_like`` holds a dense truth).
+    The generator ``rng`` is advanced, so a caller can draw its values from it next.
+    """
+    n_users = _check_positive_int("n_users", n_users)
+    n_items = _check_positive_int("n_items", n_items)
+    n_pairs = _check_positive_int("n_pairs", n_pairs)
+    if n_pairs > n_users * n_items:
+        raise ValueError(f"n_pairs must be at most n_users * n_items = {n_users * n_items}, "
+                         f"got {n_pairs}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    act = np.exp(1.15 * rng.standard_normal(n_users))
+    pop = np.exp(1.5 * rng.standard_normal(n_items))
+    keys = np.zeros(0, dtype=np.int64)
+    while keys.size < n_pairs:
+        draw = int(1.2 * (n_pairs - keys.size)) + 1000
+        new = (rng.choice(n_users, draw, p=act / act.sum()) * n_items
+               + rng.choice(n_items, draw, p=pop / pop.sum()))
+        keys = np.sort(np.concatenate([keys, new]))
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+    keys = np.sort(rng.choice(keys, n_pairs, replace=False))
+    return keys // n_items, keys % n_items
